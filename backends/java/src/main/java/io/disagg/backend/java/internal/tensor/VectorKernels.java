@@ -1,0 +1,413 @@
+package io.disagg.backend.java.internal.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API kernels over the preferred species. Each has a twin of the same name in {@link ScalarKernels}; they
+ * differ only in summation order. The quantised kernels need at least 8 float lanes (a byte vector is at least 64
+ * bits); {@link #ENABLED} is false below that and callers use the scalar twins.
+ */
+public final class VectorKernels {
+  static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  static final int L = F.length();
+  /** As many int lanes as {@link #F} has float lanes (same shape). */
+  static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+  /** {@link #L} shorts: loads exactly the halves that widen into one float vector. */
+  static final VectorSpecies<Short> H = L >= 4 ? ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(L * 16)) : null;
+  /** {@link #L} bytes: loads exactly the quantised bytes that widen into one float vector. */
+  static final VectorSpecies<Byte> B = L >= 8 ? ByteVector.SPECIES_64.withShape(VectorShape.forBitSize(L * 8)) : null;
+  /** {@code 2L} bytes: one load that widens into two float vectors (parts 0 and 1). */
+  static final VectorSpecies<Byte> B2 = L >= 8 ? ByteVector.SPECIES_64.withShape(VectorShape.forBitSize(L * 16)) : null;
+
+  /** Whether the vector kernels may be used (wide enough vectors, and not turned off with -Ddisagg.java.scalar=true). */
+  public static final boolean ENABLED = L >= 8 && L <= 16 && !Boolean.getBoolean("disagg.java.scalar");
+
+  private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+  private VectorKernels() {}
+
+  /** Float lanes of the preferred species, for reports. */
+  public static int lanes() {
+    return L;
+  }
+
+  public static float dotF32(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = a0;
+    FloatVector a2 = a0;
+    FloatVector a3 = a0;
+    int i = 0;
+    for (int upper = n - 4 * L; i <= upper; i += 4 * L) {
+      long o = offset + 4L * i;
+      int xo = xOffset + i;
+      a0 = FloatVector.fromMemorySegment(F, w, o, LE).fma(FloatVector.fromArray(F, x, xo), a0);
+      a1 = FloatVector.fromMemorySegment(F, w, o + 4L * L, LE).fma(FloatVector.fromArray(F, x, xo + L), a1);
+      a2 = FloatVector.fromMemorySegment(F, w, o + 8L * L, LE).fma(FloatVector.fromArray(F, x, xo + 2 * L), a2);
+      a3 = FloatVector.fromMemorySegment(F, w, o + 12L * L, LE).fma(FloatVector.fromArray(F, x, xo + 3 * L), a3);
+    }
+    for (int upper = n - L; i <= upper; i += L) {
+      a0 = FloatVector.fromMemorySegment(F, w, offset + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+    }
+    if (i < n) {
+      // One masked step instead of a scalar loop: attention heads are often shorter than a vector (head_dim 8).
+      VectorMask<Float> m = F.indexInRange(i, n);
+      a1 = FloatVector.fromMemorySegment(F, w, offset + 4L * i, LE, m)
+          .fma(FloatVector.fromArray(F, x, xOffset + i, m), a1);
+    }
+    return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+  }
+
+  public static float dotF16(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = a0;
+    int i = 0;
+    for (int upper = n - 2 * L; i <= upper; i += 2 * L) {
+      long o = offset + 2L * i;
+      a0 = halfToFloat(ShortVector.fromMemorySegment(H, w, o, LE)).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+      a1 = halfToFloat(ShortVector.fromMemorySegment(H, w, o + 2L * L, LE))
+          .fma(FloatVector.fromArray(F, x, xOffset + i + L), a1);
+    }
+    for (int upper = n - L; i <= upper; i += L) {
+      a0 = halfToFloat(ShortVector.fromMemorySegment(H, w, offset + 2L * i, LE))
+          .fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+    }
+    float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+    for (; i < n; i++) {
+      sum += Float.float16ToFloat(w.get(ScalarKernels.I16, offset + 2L * i)) * x[xOffset + i];
+    }
+    return sum;
+  }
+
+  public static float dotBf16(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = a0;
+    int i = 0;
+    for (int upper = n - 2 * L; i <= upper; i += 2 * L) {
+      long o = offset + 2L * i;
+      a0 = bf16ToFloat(ShortVector.fromMemorySegment(H, w, o, LE)).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+      a1 = bf16ToFloat(ShortVector.fromMemorySegment(H, w, o + 2L * L, LE))
+          .fma(FloatVector.fromArray(F, x, xOffset + i + L), a1);
+    }
+    for (int upper = n - L; i <= upper; i += L) {
+      a0 = bf16ToFloat(ShortVector.fromMemorySegment(H, w, offset + 2L * i, LE))
+          .fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+    }
+    float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+    for (; i < n; i++) {
+      sum += ScalarKernels.bf16ToFloat(w.get(ScalarKernels.I16, offset + 2L * i)) * x[xOffset + i];
+    }
+    return sum;
+  }
+
+  public static float dotQ8_0(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+    int blockBytes = WeightFormat.Q8_0.blockBytes();
+    int qk = WeightFormat.QK;
+    FloatVector acc0 = FloatVector.zero(F);
+    FloatVector acc1 = acc0;
+    int blocks = n / qk;
+    int b = 0;
+    // Two blocks per iteration: two independent accumulation chains, and loads of 2L quantised bytes widened in
+    // two parts (fewer, wider loads measured ~30% faster than one load per float vector).
+    for (; b + 1 < blocks; b += 2) {
+      long o = offset + (long) b * blockBytes;
+      int xb = xOffset + b * qk;
+      acc0 = q8Block(w, o, x, xb).fma(scale(w, o), acc0);
+      acc1 = q8Block(w, o + blockBytes, x, xb + qk).fma(scale(w, o + blockBytes), acc1);
+    }
+    if (b < blocks) {
+      long o = offset + (long) b * blockBytes;
+      acc0 = q8Block(w, o, x, xOffset + b * qk).fma(scale(w, o), acc0);
+    }
+    return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+  }
+
+  /** Unscaled dot of one Q8_0 block's 32 bytes with 32 activations. */
+  private static FloatVector q8Block(MemorySegment w, long block, float[] x, int xOffset) {
+    FloatVector sum = null;
+    for (int j = 0; j < WeightFormat.QK; j += 2 * L) {
+      ByteVector q = ByteVector.fromMemorySegment(B2, w, block + 2 + j, LE);
+      FloatVector lo = (FloatVector) q.convertShape(VectorOperators.B2F, F, 0);
+      FloatVector hi = (FloatVector) q.convertShape(VectorOperators.B2F, F, 1);
+      FloatVector xl = FloatVector.fromArray(F, x, xOffset + j);
+      sum = sum == null ? lo.mul(xl) : lo.fma(xl, sum);
+      sum = hi.fma(FloatVector.fromArray(F, x, xOffset + j + L), sum);
+    }
+    return sum;
+  }
+
+  public static float dotQ4_0(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+    int blockBytes = WeightFormat.Q4_0.blockBytes();
+    int half = WeightFormat.QK / 2;
+    FloatVector acc = FloatVector.zero(F);
+    for (int b = 0; b < n / WeightFormat.QK; b++) {
+      long block = offset + (long) b * blockBytes;
+      int base = xOffset + b * WeightFormat.QK;
+      FloatVector sum = FloatVector.zero(F);
+      for (int j = 0; j < half; j += L) {
+        ByteVector packed = ByteVector.fromMemorySegment(B, w, block + 2 + j, LE);
+        FloatVector lo = (FloatVector) packed.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+        FloatVector hi = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
+            .convertShape(VectorOperators.B2F, F, 0);
+        sum = lo.fma(FloatVector.fromArray(F, x, base + j), sum);
+        sum = hi.fma(FloatVector.fromArray(F, x, base + half + j), sum);
+      }
+      acc = sum.fma(scale(w, block), acc);
+    }
+    return acc.reduceLanes(VectorOperators.ADD);
+  }
+
+  /** Sum of {@code n} F32 elements: a pure streaming read, used to measure memory bandwidth. */
+  public static float sumF32(MemorySegment w, long offset, long n) {
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = a0;
+    FloatVector a2 = a0;
+    FloatVector a3 = a0;
+    long i = 0;
+    for (long upper = n - 4L * L; i <= upper; i += 4L * L) {
+      long o = offset + 4L * i;
+      a0 = a0.add(FloatVector.fromMemorySegment(F, w, o, LE));
+      a1 = a1.add(FloatVector.fromMemorySegment(F, w, o + 4L * L, LE));
+      a2 = a2.add(FloatVector.fromMemorySegment(F, w, o + 8L * L, LE));
+      a3 = a3.add(FloatVector.fromMemorySegment(F, w, o + 12L * L, LE));
+    }
+    float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    for (; i < n; i++) {
+      sum += w.get(ScalarKernels.F32, offset + 4L * i);
+    }
+    return sum;
+  }
+
+  public static void axpyF32(float a, MemorySegment w, long offset, float[] y, int yOffset, int n) {
+    FloatVector av = FloatVector.broadcast(F, a);
+    int i = 0;
+    for (int upper = n - L; i <= upper; i += L) {
+      FloatVector.fromMemorySegment(F, w, offset + 4L * i, LE)
+          .fma(av, FloatVector.fromArray(F, y, yOffset + i))
+          .intoArray(y, yOffset + i);
+    }
+    if (i < n) {
+      VectorMask<Float> m = F.indexInRange(i, n);
+      FloatVector.fromMemorySegment(F, w, offset + 4L * i, LE, m)
+          .fma(av, FloatVector.fromArray(F, y, yOffset + i, m))
+          .intoArray(y, yOffset + i, m);
+    }
+  }
+
+  /**
+   * Replaces {@code a[i]} by {@code exp(a[i] - shift)} for {@code i < n} and returns their sum: the numerator and
+   * denominator of a softmax.
+   */
+  public static float expShift(float[] a, int n, float shift) {
+    FloatVector sum = FloatVector.zero(F);
+    int i = 0;
+    for (int upper = n - L; i <= upper; i += L) {
+      FloatVector e = FloatVector.fromArray(F, a, i).sub(shift).lanewise(VectorOperators.EXP);
+      e.intoArray(a, i);
+      sum = sum.add(e);
+    }
+    if (i < n) {
+      VectorMask<Float> m = F.indexInRange(i, n);
+      FloatVector e = FloatVector.fromArray(F, a, i, m).sub(shift).lanewise(VectorOperators.EXP);
+      e.intoArray(a, i, m);
+      sum = sum.add(e, m);
+    }
+    return sum.reduceLanes(VectorOperators.ADD);
+  }
+
+  /** {@code gate[i] = silu(gate[i]) * up[i]} for {@code i < n}: the SwiGLU activation. */
+  public static void swiglu(float[] gate, float[] up, int n) {
+    int i = 0;
+    for (int upper = n - L; i <= upper; i += L) {
+      FloatVector g = FloatVector.fromArray(F, gate, i);
+      FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+      silu.mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
+    }
+    for (; i < n; i++) {
+      float g = gate[i];
+      gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+    }
+  }
+
+  public static float dot(float[] a, int aOffset, float[] b, int bOffset, int n) {
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = a0;
+    int i = 0;
+    for (int upper = n - 2 * L; i <= upper; i += 2 * L) {
+      a0 = FloatVector.fromArray(F, a, aOffset + i).fma(FloatVector.fromArray(F, b, bOffset + i), a0);
+      a1 = FloatVector.fromArray(F, a, aOffset + i + L).fma(FloatVector.fromArray(F, b, bOffset + i + L), a1);
+    }
+    for (int upper = n - L; i <= upper; i += L) {
+      a0 = FloatVector.fromArray(F, a, aOffset + i).fma(FloatVector.fromArray(F, b, bOffset + i), a0);
+    }
+    float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+    for (; i < n; i++) {
+      sum += a[aOffset + i] * b[bOffset + i];
+    }
+    return sum;
+  }
+
+  /**
+   * One weight row against {@code tokens} activation rows, four at a time, so that each weight vector loaded is used
+   * four times: the inner loop of batched prefill.
+   */
+  public static void dotMany(float[] w, int n, float[] x, int xStride, int tokens, float[] y, int yOffset,
+      int yStride) {
+    int t = 0;
+    for (; t + 4 <= tokens; t += 4) {
+      int x0 = t * xStride;
+      int x1 = x0 + xStride;
+      int x2 = x1 + xStride;
+      int x3 = x2 + xStride;
+      FloatVector s0 = FloatVector.zero(F);
+      FloatVector s1 = s0;
+      FloatVector s2 = s0;
+      FloatVector s3 = s0;
+      int i = 0;
+      for (int upper = n - L; i <= upper; i += L) {
+        FloatVector wv = FloatVector.fromArray(F, w, i);
+        s0 = wv.fma(FloatVector.fromArray(F, x, x0 + i), s0);
+        s1 = wv.fma(FloatVector.fromArray(F, x, x1 + i), s1);
+        s2 = wv.fma(FloatVector.fromArray(F, x, x2 + i), s2);
+        s3 = wv.fma(FloatVector.fromArray(F, x, x3 + i), s3);
+      }
+      float r0 = s0.reduceLanes(VectorOperators.ADD);
+      float r1 = s1.reduceLanes(VectorOperators.ADD);
+      float r2 = s2.reduceLanes(VectorOperators.ADD);
+      float r3 = s3.reduceLanes(VectorOperators.ADD);
+      for (; i < n; i++) {
+        r0 += w[i] * x[x0 + i];
+        r1 += w[i] * x[x1 + i];
+        r2 += w[i] * x[x2 + i];
+        r3 += w[i] * x[x3 + i];
+      }
+      y[yOffset + t * yStride] = r0;
+      y[yOffset + (t + 1) * yStride] = r1;
+      y[yOffset + (t + 2) * yStride] = r2;
+      y[yOffset + (t + 3) * yStride] = r3;
+    }
+    for (; t < tokens; t++) {
+      y[yOffset + t * yStride] = dot(w, 0, x, t * xStride, n);
+    }
+  }
+
+  private static FloatVector scale(MemorySegment w, long block) {
+    return FloatVector.broadcast(F, Float.float16ToFloat(w.get(ScalarKernels.I16, block)));
+  }
+
+  /**
+   * Four weight rows ({@code w[0..n)}, {@code w[n..2n)}, ...) against {@code tokens} activation rows, in tiles of four
+   * rows by four tokens: sixteen accumulators, so each weight vector and each activation vector loaded feeds four
+   * FMAs and prefill runs near the FMA peak instead of the load limit. Writes {@code y[t * yStride + yOffset + i]}.
+   */
+  public static void dotMany4(float[] w, int n, float[] x, int xStride, int tokens, float[] y, int yOffset,
+      int yStride) {
+    int t = 0;
+    for (; t + 4 <= tokens; t += 4) {
+      int x0 = t * xStride;
+      int x1 = x0 + xStride;
+      int x2 = x1 + xStride;
+      int x3 = x2 + xStride;
+      FloatVector s00 = FloatVector.zero(F);
+      FloatVector s01 = s00;
+      FloatVector s02 = s00;
+      FloatVector s03 = s00;
+      FloatVector s10 = s00;
+      FloatVector s11 = s00;
+      FloatVector s12 = s00;
+      FloatVector s13 = s00;
+      FloatVector s20 = s00;
+      FloatVector s21 = s00;
+      FloatVector s22 = s00;
+      FloatVector s23 = s00;
+      FloatVector s30 = s00;
+      FloatVector s31 = s00;
+      FloatVector s32 = s00;
+      FloatVector s33 = s00;
+      int i = 0;
+      for (int upper = n - L; i <= upper; i += L) {
+        FloatVector w0 = FloatVector.fromArray(F, w, i);
+        FloatVector w1 = FloatVector.fromArray(F, w, n + i);
+        FloatVector w2 = FloatVector.fromArray(F, w, 2 * n + i);
+        FloatVector w3 = FloatVector.fromArray(F, w, 3 * n + i);
+        FloatVector xv = FloatVector.fromArray(F, x, x0 + i);
+        s00 = w0.fma(xv, s00);
+        s10 = w1.fma(xv, s10);
+        s20 = w2.fma(xv, s20);
+        s30 = w3.fma(xv, s30);
+        xv = FloatVector.fromArray(F, x, x1 + i);
+        s01 = w0.fma(xv, s01);
+        s11 = w1.fma(xv, s11);
+        s21 = w2.fma(xv, s21);
+        s31 = w3.fma(xv, s31);
+        xv = FloatVector.fromArray(F, x, x2 + i);
+        s02 = w0.fma(xv, s02);
+        s12 = w1.fma(xv, s12);
+        s22 = w2.fma(xv, s22);
+        s32 = w3.fma(xv, s32);
+        xv = FloatVector.fromArray(F, x, x3 + i);
+        s03 = w0.fma(xv, s03);
+        s13 = w1.fma(xv, s13);
+        s23 = w2.fma(xv, s23);
+        s33 = w3.fma(xv, s33);
+      }
+      y[t * yStride + yOffset + 0] = tail(s00.reduceLanes(VectorOperators.ADD), w, 0, x, x0, i, n);
+      y[(t + 1) * yStride + yOffset + 0] = tail(s01.reduceLanes(VectorOperators.ADD), w, 0, x, x1, i, n);
+      y[(t + 2) * yStride + yOffset + 0] = tail(s02.reduceLanes(VectorOperators.ADD), w, 0, x, x2, i, n);
+      y[(t + 3) * yStride + yOffset + 0] = tail(s03.reduceLanes(VectorOperators.ADD), w, 0, x, x3, i, n);
+      y[t * yStride + yOffset + 1] = tail(s10.reduceLanes(VectorOperators.ADD), w, n, x, x0, i, n);
+      y[(t + 1) * yStride + yOffset + 1] = tail(s11.reduceLanes(VectorOperators.ADD), w, n, x, x1, i, n);
+      y[(t + 2) * yStride + yOffset + 1] = tail(s12.reduceLanes(VectorOperators.ADD), w, n, x, x2, i, n);
+      y[(t + 3) * yStride + yOffset + 1] = tail(s13.reduceLanes(VectorOperators.ADD), w, n, x, x3, i, n);
+      y[t * yStride + yOffset + 2] = tail(s20.reduceLanes(VectorOperators.ADD), w, 2 * n, x, x0, i, n);
+      y[(t + 1) * yStride + yOffset + 2] = tail(s21.reduceLanes(VectorOperators.ADD), w, 2 * n, x, x1, i, n);
+      y[(t + 2) * yStride + yOffset + 2] = tail(s22.reduceLanes(VectorOperators.ADD), w, 2 * n, x, x2, i, n);
+      y[(t + 3) * yStride + yOffset + 2] = tail(s23.reduceLanes(VectorOperators.ADD), w, 2 * n, x, x3, i, n);
+      y[t * yStride + yOffset + 3] = tail(s30.reduceLanes(VectorOperators.ADD), w, 3 * n, x, x0, i, n);
+      y[(t + 1) * yStride + yOffset + 3] = tail(s31.reduceLanes(VectorOperators.ADD), w, 3 * n, x, x1, i, n);
+      y[(t + 2) * yStride + yOffset + 3] = tail(s32.reduceLanes(VectorOperators.ADD), w, 3 * n, x, x2, i, n);
+      y[(t + 3) * yStride + yOffset + 3] = tail(s33.reduceLanes(VectorOperators.ADD), w, 3 * n, x, x3, i, n);
+    }
+    for (; t < tokens; t++) {
+      for (int r = 0; r < 4; r++) {
+        y[t * yStride + yOffset + r] = dot(w, r * n, x, t * xStride, n);
+      }
+    }
+  }
+
+  /** Adds the scalar remainder {@code [from, n)} of a dot product (no vector arguments, so it inlines cheaply). */
+  private static float tail(float sum, float[] w, int wOffset, float[] x, int xOffset, int from, int n) {
+    for (int j = from; j < n; j++) {
+      sum += w[wOffset + j] * x[xOffset + j];
+    }
+    return sum;
+  }
+
+  /**
+   * Widens {@link #L} IEEE halves to floats exactly, subnormals and infinities included; NaNs stay NaN (the quiet bit
+   * of a signalling NaN may differ from {@link Float#float16ToFloat}).
+   */
+  static FloatVector halfToFloat(ShortVector halves) {
+    IntVector h = (IntVector) halves.convertShape(VectorOperators.S2I, I, 0);
+    IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+    IntVector magnitude = h.and(0x7FFF);
+    IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+    // Re-biasing the exponent by multiplying with 2^112 handles normals and subnormals alike.
+    IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+    IntVector bits = finite.blend(shifted.or(0x7F800000), magnitude.compare(VectorOperators.GE, 0x7C00));
+    return bits.or(sign).reinterpretAsFloats();
+  }
+
+  static FloatVector bf16ToFloat(ShortVector bits) {
+    return ((IntVector) bits.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
+        .reinterpretAsFloats();
+  }
+}

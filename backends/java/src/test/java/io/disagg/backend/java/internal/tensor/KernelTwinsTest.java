@@ -1,0 +1,205 @@
+package io.disagg.backend.java.internal.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.disagg.gguf.GgmlCodec;
+import io.disagg.gguf.GgmlType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import jdk.incubator.vector.ShortVector;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Every Vector API kernel against its scalar twin, and the encoded formats against the gguf module's decoder. */
+class KernelTwinsTest {
+  private static final int[] LENGTHS = {32, 64, 96, 160, 256, 768, 1056};
+
+  private static float[] random(SplittableRandom rnd, int n) {
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = (float) rnd.nextGaussian();
+    }
+    return v;
+  }
+
+  private static GgmlType ggml(WeightFormat f) {
+    return GgmlType.valueOf(f.name());
+  }
+
+  private static MemorySegment encode(Arena arena, WeightFormat format, float[] values) {
+    byte[] bytes = GgmlCodec.encode(ggml(format), values);
+    MemorySegment seg = arena.allocate(bytes.length + 3L).asSlice(3); // deliberately unaligned
+    MemorySegment.copy(bytes, 0, seg, ValueLayout.JAVA_BYTE, 0, bytes.length);
+    return seg.asSlice(0, bytes.length);
+  }
+
+  @ParameterizedTest
+  @EnumSource(WeightFormat.class)
+  void dot_vectorKernel_matchesScalarTwinAndCodecDecode(WeightFormat format) {
+    SplittableRandom rnd = new SplittableRandom(42 + format.ordinal());
+    try (Arena arena = Arena.ofConfined()) {
+      for (int cols : LENGTHS) {
+        int rows = 3;
+        float[] weights = random(rnd, rows * cols);
+        MemorySegment data = encode(arena, format, weights);
+        WeightMatrix m = WeightMatrix.of(format, data, rows, cols);
+        float[] decoded = GgmlCodec.decode(ggml(format), data, (long) rows * cols);
+        float[] x = random(rnd, cols + 5);
+        for (int r = 0; r < rows; r++) {
+          double reference = 0;
+          for (int i = 0; i < cols; i++) {
+            reference += (double) decoded[r * cols + i] * x[2 + i];
+          }
+          float tolerance = 1e-4f * cols;
+          assertThat(m.dotScalar(r, x, 2)).as("%s scalar, cols %d", format, cols)
+              .isCloseTo((float) reference, within(tolerance));
+          if (VectorKernels.ENABLED) {
+            assertThat(m.dot(r, x, 2)).as("%s vector, cols %d", format, cols)
+                .isCloseTo(m.dotScalar(r, x, 2), within(tolerance));
+          }
+          float[] row = new float[cols];
+          m.decodeRow(r, row, 0);
+          for (int i = 0; i < cols; i++) {
+            assertThat(row[i]).isEqualTo(decoded[r * cols + i]);
+          }
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(WeightFormat.class)
+  void matMat_batchedRows_matchOneRowAtATime(WeightFormat format) {
+    SplittableRandom rnd = new SplittableRandom(7);
+    int rows = 9;
+    int cols = 96;
+    try (Arena arena = Arena.ofConfined()) {
+      WeightMatrix m = WeightMatrix.of(format, encode(arena, format, random(rnd, rows * cols)), rows, cols);
+      for (int tokens : new int[] {1, 3, 4, 7}) {
+        float[] x = random(rnd, tokens * cols);
+        float[] y = new float[tokens * rows];
+        m.matMat(x, cols, tokens, y, rows, 2, rows, new float[4 * cols]);
+        for (int t = 0; t < tokens; t++) {
+          for (int r = 0; r < rows; r++) {
+            float expected = r < 2 ? 0f : m.dotScalar(r, x, t * cols);
+            assertThat(y[t * rows + r]).as("token %d row %d", t, r).isCloseTo(expected, within(1e-3f));
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void heapKernels_vector_matchScalarTwins() {
+    SplittableRandom rnd = new SplittableRandom(3);
+    try (Arena arena = Arena.ofConfined()) {
+      for (int n : new int[] {1, 7, 8, 16, 33, 64, 100, 257}) {
+        float[] a = random(rnd, n + 3);
+        float[] b = random(rnd, n + 1);
+        assertThat(VectorKernels.dot(a, 3, b, 1, n)).isCloseTo(ScalarKernels.dot(a, 3, b, 1, n), within(1e-4f * n));
+
+        MemorySegment seg = arena.allocate(4L * n + 4).asSlice(4);
+        for (int i = 0; i < n; i++) {
+          seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) rnd.nextGaussian());
+        }
+        assertThat(VectorKernels.dotF32(seg, 0, b, 1, n))
+            .isCloseTo(ScalarKernels.dotF32(seg, 0, b, 1, n), within(1e-4f * n));
+
+        assertThat(VectorKernels.sumF32(seg, 0, n)).isCloseTo(ScalarKernels.sumF32(seg, 0, n), within(1e-4f * n));
+
+        float[] y1 = random(rnd, n + 2);
+        float[] y2 = y1.clone();
+        VectorKernels.axpyF32(0.37f, seg, 0, y1, 2, n);
+        ScalarKernels.axpyF32(0.37f, seg, 0, y2, 2, n);
+        assertThat(y1).containsExactly(y2, within(1e-5f));
+
+        int tokens = 6;
+        float[] w = random(rnd, n);
+        float[] x = random(rnd, tokens * (n + 1));
+        float[] v = new float[tokens * 2];
+        float[] s = new float[tokens * 2];
+        VectorKernels.dotMany(w, n, x, n + 1, tokens, v, 1, 2);
+        ScalarKernels.dotMany(w, n, x, n + 1, tokens, s, 1, 2);
+        assertThat(v).containsExactly(s, within(1e-4f * n));
+
+        float[] w4 = random(rnd, 4 * n);
+        float[] v4 = new float[tokens * 5];
+        float[] s4 = new float[tokens * 5];
+        VectorKernels.dotMany4(w4, n, x, n + 1, tokens, v4, 1, 5);
+        ScalarKernels.dotMany4(w4, n, x, n + 1, tokens, s4, 1, 5);
+        assertThat(v4).containsExactly(s4, within(1e-4f * n));
+      }
+    }
+  }
+
+  @Test
+  void activationKernels_vector_matchScalarTwins() {
+    SplittableRandom rnd = new SplittableRandom(9);
+    for (int n : new int[] {1, 5, 16, 17, 100, 344}) {
+      float[] a = random(rnd, n);
+      float[] b = a.clone();
+      float shift = 0.5f;
+      float sv = VectorKernels.expShift(a, n, shift);
+      float ss = ScalarKernels.expShift(b, n, shift);
+      assertThat(sv).isCloseTo(ss, within(1e-5f * n * 4));
+      for (int i = 0; i < n; i++) {
+        assertThat(a[i]).isCloseTo(b[i], within(Math.abs(b[i]) * 1e-5f));
+      }
+      float[] gate = random(rnd, n);
+      float[] up = random(rnd, n);
+      float[] gate2 = gate.clone();
+      VectorKernels.swiglu(gate, up, n);
+      ScalarKernels.swiglu(gate2, up, n);
+      for (int i = 0; i < n; i++) {
+        assertThat(gate[i]).isCloseTo(gate2[i], within(1e-5f + Math.abs(gate2[i]) * 1e-5f));
+      }
+    }
+  }
+
+  @Test
+  void halfToFloat_everyBitPattern_matchesFloat16ToFloat() {
+    if (!VectorKernels.ENABLED) {
+      return;
+    }
+    short[] halves = new short[VectorKernels.L];
+    for (int base = 0; base < 65536; base += halves.length) {
+      for (int i = 0; i < halves.length; i++) {
+        halves[i] = (short) (base + i);
+      }
+      float[] widened = VectorKernels.halfToFloat(ShortVector.fromArray(VectorKernels.H, halves, 0)).toArray();
+      for (int i = 0; i < halves.length; i++) {
+        float expected = Float.float16ToFloat(halves[i]);
+        if (Float.isNaN(expected)) {
+          // NaN payloads may differ in the quiet bit (the scalar intrinsic quiets signalling NaNs); NaN stays NaN.
+          assertThat(widened[i]).as("half 0x%04x", base + i).isNaN();
+          continue;
+        }
+        assertThat(Float.floatToRawIntBits(widened[i])).as("half 0x%04x", base + i)
+            .isEqualTo(Float.floatToRawIntBits(expected));
+      }
+    }
+  }
+
+  @Test
+  void bf16ToFloat_vector_matchesScalarTwin() {
+    if (!VectorKernels.ENABLED) {
+      return;
+    }
+    SplittableRandom rnd = new SplittableRandom(5);
+    short[] bits = new short[VectorKernels.L];
+    for (int round = 0; round < 1000; round++) {
+      for (int i = 0; i < bits.length; i++) {
+        bits[i] = (short) rnd.nextInt();
+      }
+      float[] widened = VectorKernels.bf16ToFloat(ShortVector.fromArray(VectorKernels.H, bits, 0)).toArray();
+      for (int i = 0; i < bits.length; i++) {
+        assertThat(Float.floatToRawIntBits(widened[i]))
+            .isEqualTo(Float.floatToRawIntBits(ScalarKernels.bf16ToFloat(bits[i])));
+      }
+    }
+  }
+}

@@ -1,0 +1,82 @@
+package io.disagg.decode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.disagg.decode.testing.LineCapture;
+import io.disagg.decode.testing.RealModel;
+import io.disagg.decode.testing.SimulatedBackend;
+import io.disagg.proto.v1.DecodeWorkerGrpc;
+import io.disagg.proto.v1.HealthRequest;
+import io.disagg.proto.v1.WorkerHealth;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DecodeWorkerMainTest {
+
+  @Test
+  void help_printsEveryFlagAndExitsZero() {
+    LineCapture out = new LineCapture("--model");
+    int code = DecodeWorkerMain.run(Map.of(), out.printWriter(), new LineCapture("x").printWriter(), null, "--help");
+
+    assertThat(code).isZero();
+    assertThat(out.text()).contains("--model", "--host", "--grpc-port", "--kv-port", "--kv-unix-socket",
+        "--worker-id", "--threads", "--kv-blocks", "--block-tokens", "--max-batch-tokens", "--max-batch-size",
+        "--queue-capacity", "--kv-secret", "--config");
+  }
+
+  @Test
+  void missingModel_isUsageError() {
+    LineCapture err = new LineCapture("--model");
+    int code = DecodeWorkerMain.run(Map.of(), new LineCapture("x").printWriter(), err.printWriter(), null,
+        "--kv-secret", SimulatedBackend.KV_SECRET);
+
+    assertThat(code).isEqualTo(2);
+    assertThat(err.text()).contains("Missing required option: '--model");
+  }
+
+  @Test
+  void run_flagsBeatEnvironmentBeatConfigFile_andPrintsReadyLine(@TempDir Path dir) throws Exception {
+    Path model = RealModel.path();
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(model), "stories260K model absent: skipping");
+    Path config = dir.resolve("decode.properties");
+    Files.writeString(config, "kv-blocks=32\nblock-tokens=32\nworker-id=from-file\n");
+    Map<String, String> env = Map.of("DISAGG_KV_BLOCKS", "48", "DISAGG_BLOCK_TOKENS", "8",
+        "DISAGG_KV_SECRET", SimulatedBackend.KV_SECRET);
+    LineCapture out = new LineCapture("ready:");
+    CountDownLatch stop = new CountDownLatch(1);
+
+    CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> DecodeWorkerMain.run(env,
+        out.printWriter(), new LineCapture("x").printWriter(), stop,
+        "--model", model.toString(), "--config", config.toString(), "--kv-blocks", "64", "--grpc-port", "0"),
+        java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+    String ready = out.line.get(60, TimeUnit.SECONDS);
+
+    Matcher m = Pattern.compile("disagg decode-worker ready: grpc=127\\.0\\.0\\.1:(\\d+) kv=127\\.0\\.0\\.1:(\\d+)")
+        .matcher(ready);
+    assertThat(m.matches()).as(ready).isTrue();
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", Integer.parseInt(m.group(1)))
+        .usePlaintext().build();
+    try {
+      WorkerHealth h = DecodeWorkerGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .health(HealthRequest.getDefaultInstance());
+      assertThat(h.getTotalKvBlocks()).isEqualTo(64); // flag over env (48) and file (32)
+      assertThat(h.getBlockTokens()).isEqualTo(8); // env over file (32)
+      assertThat(h.getWorkerId()).isEqualTo("from-file");
+      assertThat(h.getKvAddress()).isEqualTo("127.0.0.1:" + m.group(2));
+    } finally {
+      channel.shutdownNow();
+    }
+    stop.countDown();
+    assertThat(exit.get(30, TimeUnit.SECONDS)).isZero();
+  }
+}

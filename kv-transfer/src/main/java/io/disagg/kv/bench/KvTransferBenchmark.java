@@ -1,0 +1,220 @@
+package io.disagg.kv.bench;
+
+import io.disagg.backend.spi.KvBlock;
+import io.disagg.backend.spi.KvBlockPool;
+import io.disagg.backend.spi.KvBlockPools;
+import io.disagg.backend.spi.KvDtype;
+import io.disagg.backend.spi.KvExport;
+import io.disagg.backend.spi.KvLayout;
+import io.disagg.backend.spi.KvReservation;
+import io.disagg.backend.spi.ModelFingerprint;
+import io.disagg.kv.KvAddress;
+import io.disagg.kv.KvTransferClient;
+import io.disagg.kv.KvTransferHeaders;
+import io.disagg.kv.KvTransferServer;
+import io.disagg.kv.PoolKvDestination;
+import io.disagg.kv.ReceivedKv;
+import io.disagg.proto.v1.KvTransferHeader;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code ./disagg bench kv-transfer}: moves 1 MiB, 16 MiB and 256 MiB KV caches (256 KiB blocks: 4 layers x 4 KV
+ * heads x 64 dims x F32 x 32 tokens) from one off-heap pool to another in this JVM, over loopback TCP and a Unix
+ * socket, with this transport and with a raw baseline measured in the same run: a plain blocking
+ * {@link SocketChannel} writing the same blocks' memory and reading straight into the destination blocks (no
+ * framing, checksum, auth or copy, so it is the ceiling). Times are push-to-ack (transport) and first-byte-to-ack
+ * (raw); figures are medians. Heap bytes per KV byte come from the JVM's per-thread allocation counters summed over
+ * all threads during the 256 MiB transport runs.
+ */
+public final class KvTransferBenchmark {
+  private static final KvLayout LAYOUT = new KvLayout(4, 4, 64, KvDtype.F32, 32);
+  private static final ModelFingerprint FINGERPRINT = new ModelFingerprint("0f".repeat(32), LAYOUT);
+  private static final long MIB = 1 << 20;
+  private static final long[] SIZES = {MIB, 16 * MIB, 256 * MIB};
+  private static final int[] REPS = {60, 12, 5};
+
+  private KvTransferBenchmark() {}
+
+  public static void main(String[] args) throws Exception {
+    int maxBlocks = (int) (SIZES[SIZES.length - 1] / LAYOUT.blockBytes());
+    Path dir = Files.createTempDirectory("kv-bench");
+    byte[] secret = new byte[32];
+    new SecureRandom().nextBytes(secret);
+    List<String> summary = new ArrayList<>();
+    try (KvBlockPool source = KvBlockPools.offHeap(LAYOUT, maxBlocks);
+        KvBlockPool target = KvBlockPools.offHeap(LAYOUT, maxBlocks)) {
+      KvReservation all = source.reserve(maxBlocks);
+      fill(all, 42);
+      PoolKvDestination destination = PoolKvDestination.builder().pool(target).fingerprint(FINGERPRINT).build();
+      KvAddress udsAddress = KvAddress.unix(dir.resolve("kv.sock").toString());
+      try (KvTransferServer server = KvTransferServer.builder().secret(secret).destination(destination)
+              .meterRegistry(new SimpleMeterRegistry()).bind(KvAddress.tcp("127.0.0.1", 0)).bind(udsAddress).start();
+          KvTransferClient client = KvTransferClient.builder().secret(secret)
+              .meterRegistry(new SimpleMeterRegistry()).build()) {
+        System.out.printf("kv-transfer benchmark: %s transport, %d-byte blocks, %d CPUs, JDK %s%n",
+            client.transportName(), LAYOUT.blockBytes(), Runtime.getRuntime().availableProcessors(),
+            Runtime.version());
+        for (String transport : List.of("tcp", "uds")) {
+          KvAddress address = "uds".equals(transport) ? server.boundAddresses().get(1) : server.boundAddresses().get(0);
+          // Warm up the JIT and the buffer pools on both paths.
+          for (int i = 0; i < 6; i++) {
+            pushOnce(client, destination, address, all, 64, "warm");
+            rawOnce(transport, dir, all, target, 64);
+          }
+          double lastX = 0;
+          double lastY = 0;
+          double heapPerByte = 0;
+          for (int s = 0; s < SIZES.length; s++) {
+            int blocks = (int) (SIZES[s] / LAYOUT.blockBytes());
+            double[] ours = new double[REPS[s]];
+            double[] raw = new double[REPS[s]];
+            long allocBefore = allocatedBytes();
+            for (int r = 0; r < REPS[s]; r++) {
+              ours[r] = pushOnce(client, destination, address, all, blocks, "b" + s + "-" + r);
+            }
+            long allocated = allocatedBytes() - allocBefore;
+            for (int r = 0; r < REPS[s]; r++) {
+              raw[r] = rawOnce(transport, dir, all, target, blocks);
+            }
+            double x = median(ours);
+            double y = median(raw);
+            double perByte = (double) allocated / ((double) SIZES[s] * REPS[s]);
+            System.out.printf("  %s %4d MiB: kv-transfer %.2f GB/s (best %.2f), raw %.2f GB/s (best %.2f), "
+                    + "ratio %.2f, heap bytes/KV byte %.5f%n", transport, SIZES[s] / MIB, x, max(ours), y, max(raw),
+                x / y, perByte);
+            lastX = x;
+            lastY = y;
+            heapPerByte = perByte;
+          }
+          summary.add(String.format("kv-transfer %s 256MiB: %.2f GB/s, raw %.2f GB/s, ratio %.2f, heap bytes/KV byte "
+              + "%.5f", transport, lastX, lastY, lastX / lastY, heapPerByte));
+        }
+      }
+      all.close();
+      destination.close();
+    }
+    Files.deleteIfExists(dir.resolve("raw.sock"));
+    Files.deleteIfExists(dir.resolve("kv.sock"));
+    Files.deleteIfExists(dir);
+    summary.forEach(System.out::println);
+  }
+
+  /** One push of the first {@code blocks} blocks; returns GB/s from the call to the receiver's consumer. */
+  private static double pushOnce(KvTransferClient client, PoolKvDestination destination, KvAddress address,
+      KvReservation all, int blocks, String id) throws Exception {
+    List<MemorySegment> segments = new ArrayList<>(blocks);
+    for (int i = 0; i < blocks; i++) {
+      segments.add(all.blocks().get(i).segment().asReadOnly());
+    }
+    int tokens = blocks * LAYOUT.blockTokens();
+    KvExport export = new KvExport(id, FINGERPRINT, tokens, new int[tokens], segments);
+    KvTransferHeader header = KvTransferHeaders.forExport(export, "");
+    CompletableFuture<ReceivedKv> arrived = destination.await(id);
+    long start = System.nanoTime();
+    client.push(address, header, export).get(60, TimeUnit.SECONDS);
+    ReceivedKv kv = arrived.get(60, TimeUnit.SECONDS);
+    long nanos = System.nanoTime() - start;
+    kv.reservation().close();
+    return export.bytes() / (double) nanos;
+  }
+
+  /** The baseline: blocking socket, block memory written and read in place, one ack byte at the end. */
+  private static double rawOnce(String transport, Path dir, KvReservation all, KvBlockPool target, int blocks)
+      throws Exception {
+    ServerSocketChannel listener;
+    SocketAddress address;
+    if ("uds".equals(transport)) {
+      Path p = dir.resolve("raw.sock");
+      Files.deleteIfExists(p);
+      listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+      address = UnixDomainSocketAddress.of(p);
+      listener.bind(address);
+    } else {
+      listener = ServerSocketChannel.open();
+      listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      address = listener.getLocalAddress();
+    }
+    try (listener; KvReservation into = target.reserve(blocks)) {
+      CompletableFuture<Void> received = CompletableFuture.runAsync(() -> {
+        try (SocketChannel in = listener.accept()) {
+          for (KvBlock b : into.blocks()) {
+            ByteBuffer dst = b.segment().asByteBuffer();
+            while (dst.hasRemaining()) {
+              if (in.read(dst) < 0) {
+                throw new IOException("raw sender closed early");
+              }
+            }
+          }
+          in.write(ByteBuffer.allocate(1));
+        } catch (IOException e) {
+          throw new IllegalStateException(e);
+        }
+      }, r -> Thread.ofPlatform().daemon().start(r));
+      try (SocketChannel out = SocketChannel.open(address)) {
+        if (!"uds".equals(transport)) {
+          out.socket().setTcpNoDelay(true);
+        }
+        long start = System.nanoTime();
+        for (int i = 0; i < blocks; i++) {
+          ByteBuffer src = all.blocks().get(i).segment().asByteBuffer();
+          while (src.hasRemaining()) {
+            out.write(src);
+          }
+        }
+        ByteBuffer ack = ByteBuffer.allocate(1);
+        while (ack.hasRemaining() && out.read(ack) >= 0) {
+          // Wait for the receiver's ack byte.
+        }
+        long nanos = System.nanoTime() - start;
+        received.get(60, TimeUnit.SECONDS);
+        return blocks * LAYOUT.blockBytes() / (double) nanos;
+      }
+    }
+  }
+
+  private static long allocatedBytes() {
+    var bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    return bean.getTotalThreadAllocatedBytes();
+  }
+
+  private static void fill(KvReservation r, long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    for (KvBlock b : r.blocks()) {
+      MemorySegment s = b.segment();
+      for (long i = 0, n = s.byteSize() / 8; i < n; i++) {
+        s.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i, random.nextLong());
+      }
+    }
+  }
+
+  private static double median(double[] v) {
+    double[] c = v.clone();
+    Arrays.sort(c);
+    return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+  }
+
+  private static double max(double[] v) {
+    return Arrays.stream(v).max().orElse(0);
+  }
+}

@@ -1,0 +1,150 @@
+package io.disagg.kv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.disagg.backend.spi.KvBlock;
+import io.disagg.backend.spi.KvExport;
+import io.disagg.backend.spi.KvLayout;
+import io.disagg.backend.spi.KvReservation;
+import io.disagg.kv.testing.NettyLeakExtension;
+import io.disagg.kv.testing.Peers;
+import io.disagg.kv.testing.TestKv;
+import io.disagg.proto.v1.KvTransferHeader;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Real transfers over loopback TCP and Unix sockets, every byte compared. */
+@ExtendWith(NettyLeakExtension.class)
+class KvTransferLoopbackTest {
+  @TempDir
+  Path dir;
+
+  /** Pushes {@code tokens} tokens of random KV and checks the receiver got exactly those bytes. */
+  private static void pushAndVerify(Peers peers, KvAddress target, String id, int tokens, long seed)
+      throws Exception {
+    try (KvReservation source = TestKv.randomCache(peers.senderPool, tokens, seed)) {
+      KvExport export = TestKv.export(id, peers.layout, source, tokens);
+      CompletableFuture<ReceivedKv> arrived = peers.destination.await(id);
+      TransferResult result = peers.client.push(target, KvTransferHeaders.forExport(export, ""), export)
+          .get(60, TimeUnit.SECONDS);
+      assertThat(result.bytes()).isEqualTo(export.bytes());
+      assertThat(result.transport()).isEqualTo(target.transport());
+      ReceivedKv kv = arrived.get(10, TimeUnit.SECONDS);
+      try (KvReservation received = kv.reservation()) {
+        assertThat(TestKv.sameContents(source, received)).as("bytes of %s", id).isTrue();
+        assertThat(kv.toImport().tokens()).hasSize(tokens);
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0} {1} tokens")
+  @CsvSource({
+      "tcp, 1", "uds, 1", "tcp, 33", "uds, 95", "tcp, 2048", "uds, 2048", "tcp, 32768"
+  })
+  void push_manySizes_receiverHoldsIdenticalBytes(String transport, int tokens) throws Exception {
+    // LARGE: 256 KiB per 32-token block, so 2048 tokens = 16 MiB and 32768 tokens = 256 MiB.
+    KvLayout layout = TestKv.LARGE;
+    int blocks = layout.blocksFor(tokens);
+    try (Peers peers = new Peers(layout, blocks, blocks, dir)) {
+      pushAndVerify(peers, peers.address(transport), "req-" + tokens, tokens, tokens);
+      assertThat(peers.receiverPool.freeBlocks()).isEqualTo(blocks);
+      assertThat(peers.serverCount("disagg.kv.transfer.completed", "transport", transport)).isEqualTo(1);
+      assertThat(peers.serverCount("disagg.kv.transfer.bytes", "transport", transport))
+          .isEqualTo(blocks * layout.blockBytes());
+    }
+  }
+
+  @Test
+  void push_32Concurrent_everyByteVerified() throws Exception {
+    KvLayout layout = TestKv.LARGE;
+    int n = 40;
+    int tokens = 3 * layout.blockTokens() + 5;
+    int blocks = layout.blocksFor(tokens);
+    try (Peers peers = new Peers(layout, n * blocks, n * blocks, dir)) {
+      List<KvReservation> sources = new ArrayList<>();
+      List<CompletableFuture<TransferResult>> pushes = new ArrayList<>();
+      List<CompletableFuture<ReceivedKv>> arrivals = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        KvReservation source = TestKv.randomCache(peers.senderPool, tokens, 1000 + i);
+        sources.add(source);
+        KvExport export = TestKv.export("c" + i, layout, source, tokens);
+        arrivals.add(peers.destination.await("c" + i));
+        KvAddress target = i % 2 == 0 ? peers.tcp() : peers.uds();
+        pushes.add(peers.client.push(target, KvTransferHeaders.forExport(export, ""), export));
+      }
+      CompletableFuture.allOf(pushes.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+      for (int i = 0; i < n; i++) {
+        try (KvReservation received = arrivals.get(i).get(10, TimeUnit.SECONDS).reservation()) {
+          assertThat(TestKv.sameContents(sources.get(i), received)).as("transfer %d", i).isTrue();
+        }
+        sources.get(i).close();
+      }
+      assertThat(peers.client.openConnections(peers.tcp())).isBetween(1, 4);
+      assertThat(peers.receiverPool.freeBlocks()).isEqualTo(peers.receiverPool.totalBlocks());
+    }
+  }
+
+  @Test
+  void push_sequentialToSamePeer_reusesOneConnection() throws Exception {
+    try (Peers peers = new Peers(TestKv.SMALL, 4, 4, dir)) {
+      for (int i = 0; i < 5; i++) {
+        pushAndVerify(peers, peers.tcp(), "seq" + i, 7, i);
+      }
+      assertThat(peers.client.openConnections(peers.tcp())).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void push_registeredReservation_fillsExactlyThoseBlocks() throws Exception {
+    try (Peers peers = new Peers(TestKv.SMALL, 4, 8, dir)) {
+      KvReservation granted = peers.receiverPool.reserve(2);
+      List<Integer> grantedIdx = granted.blocks().stream().map(KvBlock::index).toList();
+      peers.destination.register("res-1", granted);
+      try (KvReservation source = TestKv.randomCache(peers.senderPool, 6, 9)) {
+        KvExport export = TestKv.export("with-res", peers.layout, source, 6);
+        CompletableFuture<ReceivedKv> arrived = peers.destination.await("with-res");
+        peers.client.push(peers.tcp(), KvTransferHeaders.forExport(export, "res-1"), export).get(10, TimeUnit.SECONDS);
+        try (KvReservation received = arrived.get(10, TimeUnit.SECONDS).reservation()) {
+          assertThat(received.blocks()).extracting(KvBlock::index).isEqualTo(grantedIdx);
+          assertThat(TestKv.sameContents(source, received)).isTrue();
+        }
+      }
+      assertThat(peers.destination.unregister("res-1")).isNull();
+    }
+  }
+
+  @Test
+  void session_layerByLayer_exposesCacheOnlyAfterFinish() throws Exception {
+    KvLayout layout = TestKv.LARGE;
+    int tokens = 5 * layout.blockTokens();
+    try (Peers peers = new Peers(layout, 5, 5, dir);
+        KvReservation source = TestKv.randomCache(peers.senderPool, tokens, 77)) {
+      KvExport export = TestKv.export("inc", layout, source, tokens);
+      CompletableFuture<ReceivedKv> arrived = peers.destination.await("inc");
+      List<MemorySegment> segments = source.blocks().stream().map(KvBlock::segment).toList();
+      KvTransferHeader header = KvTransferHeaders.forExport(export, "");
+      KvSendSession session = peers.client.openSession(peers.uds(), header, layout, segments);
+      var listener = session.asPrefillListener();
+      for (int layer = 0; layer < layout.layers(); layer++) {
+        listener.onLayerComplete(null, layer);
+      }
+      // Every layer's bytes may be in place, but without the trailer's checksum nothing is exposed.
+      assertThat(arrived).isNotDone();
+      TransferResult result = session.finish().get(10, TimeUnit.SECONDS);
+      assertThat(result.bytes()).isEqualTo(export.bytes());
+      try (KvReservation received = arrived.get(10, TimeUnit.SECONDS).reservation()) {
+        assertThat(TestKv.sameContents(source, received)).isTrue();
+      }
+      session.released().get(1, TimeUnit.SECONDS);
+    }
+  }
+}

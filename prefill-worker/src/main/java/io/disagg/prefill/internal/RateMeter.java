@@ -1,0 +1,43 @@
+package io.disagg.prefill.internal;
+
+import java.time.Clock;
+import java.util.ArrayDeque;
+
+/** Tokens per second over a sliding window, in one-second buckets read from an injected clock. Thread-safe. */
+public final class RateMeter {
+  private final Clock clock;
+  private final int windowSeconds;
+  private final ArrayDeque<long[]> buckets = new ArrayDeque<>(); // {second, count}
+
+  public RateMeter(Clock clock, int windowSeconds) {
+    this.clock = clock;
+    this.windowSeconds = windowSeconds;
+  }
+
+  public synchronized void record(long count) {
+    long now = clock.millis() / 1000;
+    long[] last = buckets.peekLast();
+    if (last != null && last[0] == now) {
+      last[1] += count;
+    } else {
+      buckets.addLast(new long[] {now, count});
+    }
+    evict(now);
+  }
+
+  public synchronized double perSecond() {
+    long now = clock.millis() / 1000;
+    evict(now);
+    long total = 0;
+    for (long[] b : buckets) {
+      total += b[1];
+    }
+    return (double) total / windowSeconds;
+  }
+
+  private void evict(long now) {
+    while (!buckets.isEmpty() && buckets.peekFirst()[0] <= now - windowSeconds) {
+      buckets.pollFirst();
+    }
+  }
+}

@@ -1,0 +1,77 @@
+package io.disagg.prefill;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.disagg.backend.spi.Backend;
+import io.disagg.backend.spi.SamplingParams;
+import io.disagg.decode.DecodeWorkerServer;
+import io.disagg.decode.testing.RealModel;
+import io.disagg.decode.testing.Reference;
+import io.disagg.decode.testing.SimulatedBackend;
+import io.disagg.decode.testing.StreamResult;
+import io.disagg.proto.v1.DecodeWorkerGrpc;
+import io.disagg.proto.v1.PrefillWorkerGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Prefill worker → kv-transfer → decode worker on the real engine and stories260K. */
+class RealEngineDisaggregatedTest {
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (AutoCloseable c : closeables.reversed()) {
+      c.close();
+    }
+  }
+
+  private ManagedChannel channel(int port) {
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    closeables.add(() -> {
+      channel.shutdownNow();
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+    });
+    return channel;
+  }
+
+  @Test
+  void disaggregatedGreedy_onStories260K_equalsColocatedAndMovesTransferCounters() throws Exception {
+    int[] prompt = RealModel.prompt(5, 70);
+    List<Integer> expected;
+    try (Backend direct = RealModel.open(256)) {
+      expected = Reference.generate(direct, prompt, SamplingParams.greedy(), 40);
+    }
+    DecodeWorkerServer d = DecodeWorkerServer.builder(RealModel.open(256)).kvSecret(SimulatedBackend.KV_SECRET)
+        .build().start();
+    closeables.add(d);
+    PrefillWorkerServer p = PrefillWorkerServer.builder(RealModel.open(256)).kvSecret(SimulatedBackend.KV_SECRET)
+        .build().start();
+    closeables.add(p);
+    ManagedChannel dc = channel(d.grpcPort());
+    var greedy = io.disagg.proto.v1.SamplingParams.getDefaultInstance();
+
+    StreamResult disagg = DisaggregatedServingTest.disaggregate(
+        PrefillWorkerGrpc.newBlockingStub(channel(p.grpcPort())).withDeadlineAfter(60, TimeUnit.SECONDS),
+        DecodeWorkerGrpc.newBlockingStub(dc).withDeadlineAfter(60, TimeUnit.SECONDS), DecodeWorkerGrpc.newStub(dc),
+        "real-d", prompt, greedy, 40).done.get(60, TimeUnit.SECONDS);
+    StreamResult colo = new StreamResult();
+    DecodeWorkerGrpc.newStub(dc).withDeadlineAfter(60, TimeUnit.SECONDS).decode(io.disagg.proto.v1.DecodeRequest
+        .newBuilder().setRequestId("real-c").addAllPromptTokenIds(java.util.Arrays.stream(prompt).boxed().toList())
+        .setMaxTokens(40).build(), colo);
+    colo.done.get(60, TimeUnit.SECONDS);
+
+    assertThat(disagg.tokenIds()).isNotEmpty().isEqualTo(expected).isEqualTo(colo.tokenIds());
+    assertThat(disagg.text()).isEqualTo(colo.text());
+    var layout = d.health();
+    // 70 prompt tokens in blocks of 16: 5 blocks, each holding 16 positions of K and V for every layer
+    assertThat(d.stats().transfersCompleted()).isEqualTo(1);
+    assertThat(d.stats().transferBytes()).isEqualTo(5L * 16 * layout.getKvBytesPerToken());
+    assertThat(d.stats().imports()).isEqualTo(1);
+    assertThat(p.stats().transferBytes()).isEqualTo(d.stats().transferBytes());
+  }
+}

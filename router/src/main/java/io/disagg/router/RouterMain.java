@@ -1,0 +1,194 @@
+package io.disagg.router;
+
+import io.disagg.router.internal.RouterSettings;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Runs the router: loads the model's tokenizer, connects to the workers, serves {@code disagg.v1.Router} and prints
+ * {@code disagg router ready: grpc=HOST:PORT} on stdout once serving. Logs go to stderr.
+ *
+ * <p>Every option can also come from an environment variable {@code DISAGG_<OPTION>} (e.g. {@code DISAGG_GRPC_PORT})
+ * or from the {@code --config} properties file under the option's name (e.g. {@code grpc-port=9000}); flags beat the
+ * environment, which beats the file.
+ */
+@Command(name = "disagg-router", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Disaggregated inference router: tokenizes, classifies (disaggregated or colocated), picks workers"
+        + " by load and streams generations back with their timing.")
+public final class RouterMain implements java.util.concurrent.Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(RouterMain.class);
+
+  @Option(names = "--model", paramLabel = "PATH",
+      description = "GGUF model file, read for its tokenizer and metadata (required; env DISAGG_MODEL).")
+  Path model;
+
+  @Option(names = "--host", description = "Address to bind (default: 127.0.0.1).")
+  String host;
+
+  @Option(names = "--grpc-port", description = "gRPC port; 0 picks a free one (default: 0).")
+  Integer grpcPort;
+
+  @Option(names = "--prefill", paramLabel = "HOST:PORT", split = ",",
+      description = "Prefill worker gRPC address; repeatable or comma-separated (default: none, all colocated).")
+  List<String> prefill;
+
+  @Option(names = "--decode", paramLabel = "HOST:PORT", split = ",",
+      description = "Decode worker gRPC address; repeatable or comma-separated (at least one).")
+  List<String> decode;
+
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "Properties file with the same keys as the options (e.g. decode=h:1,h:2).")
+  Path config;
+
+  @Option(names = "--disaggregate-threshold", paramLabel = "TOKENS",
+      description = "Prompts of at least this many tokens are prefilled on a prefill worker (default: 128). Lower"
+          + " protects decode latency from long prefills but moves more KV; higher keeps more work colocated.")
+  Integer disaggregateThreshold;
+
+  @Option(names = "--health-interval", paramLabel = "DURATION",
+      description = "Time between health polls, e.g. 2s; 0s turns polling off (default: 2s).")
+  String healthInterval;
+
+  @Option(names = "--health-timeout", paramLabel = "DURATION",
+      description = "How long a health poll waits before the worker leaves rotation (default: 1000ms).")
+  String healthTimeout;
+
+  @Option(names = "--default-max-tokens", paramLabel = "N",
+      description = "Generation budget when a request sets none (default: 256).")
+  Integer defaultMaxTokens;
+
+  @Option(names = "--request-timeout", paramLabel = "DURATION",
+      description = "Deadline of requests without one, and the cap on client deadlines (default: 300s).")
+  String requestTimeout;
+
+  @Option(names = "--max-attempts", paramLabel = "N",
+      description = "Workers tried per stage when one is full or unreachable (default: 3).")
+  Integer maxAttempts;
+
+  private final Map<String, String> env;
+  private final PrintStream out;
+
+  private RouterMain(Map<String, String> env, PrintStream out) {
+    this.env = env;
+    this.out = out;
+  }
+
+  public static void main(String... args) {
+    System.exit(run(args));
+  }
+
+  /** Parses {@code args}, serves until the JVM shuts down, and returns the exit code (0 for {@code --help}). */
+  public static int run(String... args) {
+    return new CommandLine(new RouterMain(System.getenv(), System.out)).execute(args);
+  }
+
+  @Override
+  public Integer call() throws InterruptedException {
+    RouterSettings settings;
+    try {
+      settings = RouterSettings.resolve(flags(), env);
+    } catch (IllegalArgumentException e) {
+      System.err.println("disagg-router: " + e.getMessage());
+      return CommandLine.ExitCode.USAGE;
+    }
+    Running running;
+    try {
+      running = launch(settings);
+    } catch (RuntimeException e) {
+      log.error("router failed to start", e);
+      System.err.println("disagg-router: cannot start: " + e.getMessage());
+      return CommandLine.ExitCode.SOFTWARE;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      running.close();
+      stopped.countDown();
+    }, "disagg-router-shutdown"));
+    out.println(running.server().readyLine());
+    out.flush();
+    stopped.await();
+    return CommandLine.ExitCode.OK;
+  }
+
+  private Map<String, String> flags() {
+    Map<String, String> flags = new HashMap<>();
+    put(flags, "model", model);
+    put(flags, "host", host);
+    put(flags, "grpc-port", grpcPort);
+    put(flags, "prefill", prefill == null ? null : String.join(",", prefill));
+    put(flags, "decode", decode == null ? null : String.join(",", decode));
+    put(flags, "config", config);
+    put(flags, "disaggregate-threshold", disaggregateThreshold);
+    put(flags, "health-interval", healthInterval);
+    put(flags, "health-timeout", healthTimeout);
+    put(flags, "default-max-tokens", defaultMaxTokens);
+    put(flags, "request-timeout", requestTimeout);
+    put(flags, "max-attempts", maxAttempts);
+    return flags;
+  }
+
+  private static void put(Map<String, String> flags, String key, Object value) {
+    if (value != null) {
+      flags.put(key, value.toString());
+    }
+  }
+
+  /** A started router: the service and its gRPC server. */
+  public record Running(RouterService service, RouterServer server) implements AutoCloseable {
+    @Override
+    public void close() {
+      server.close();
+      service.close();
+    }
+  }
+
+  /**
+   * Loads the model, connects to the workers, runs one round of health polls (at most the health timeout plus a
+   * margin) and starts serving. Does not print the ready line.
+   */
+  public static Running launch(RouterSettings settings) {
+    ServedModel model = ServedModels.fromGguf(settings.model());
+    log.info("serving {} ({}, context {}, sha256 {})", model.name(), model.architecture(), model.contextLength(),
+        model.modelSha256());
+    RouterService.Builder builder = RouterService.builder()
+        .model(model)
+        .disaggregateThreshold(settings.disaggregateThreshold())
+        .healthInterval(settings.healthInterval())
+        .healthTimeout(settings.healthTimeout())
+        .defaultMaxTokens(settings.defaultMaxTokens())
+        .requestTimeout(settings.requestTimeout())
+        .maxAttempts(settings.maxAttempts());
+    settings.prefill().forEach(builder::prefillWorker);
+    settings.decode().forEach(builder::decodeWorker);
+    RouterService service = builder.build();
+    try {
+      Duration wait = settings.healthTimeout().plusSeconds(1);
+      service.start().get(wait.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      log.warn("first health round did not finish: {}", e.toString());
+    }
+    for (WorkerSnapshot w : service.workers()) {
+      if (!w.inRotation()) {
+        log.warn("{} worker {} is not in rotation yet: {}", w.role(), w.id(), w.outOfRotationReason());
+      }
+    }
+    try {
+      RouterServer server = RouterServer.start(service, settings.host(), settings.grpcPort());
+      return new Running(service, server);
+    } catch (RuntimeException e) {
+      service.close();
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,365 @@
+package io.disagg.router;
+
+import io.disagg.proto.v1.GenerateChunk;
+import io.disagg.proto.v1.GenerateRequest;
+import io.disagg.proto.v1.GenerateResponse;
+import io.disagg.proto.v1.ModelDescription;
+import io.disagg.router.internal.GenerationCall;
+import io.disagg.router.internal.HealthPoller;
+import io.disagg.router.internal.RequestValidator;
+import io.disagg.router.internal.ResponseAggregator;
+import io.disagg.router.internal.RouterContext;
+import io.disagg.router.internal.WorkerRegistry;
+import io.grpc.Deadline;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The router, in-process: what the gRPC front door ({@link RouterServer}) and the OpenAI HTTP front end call. It
+ * tokenizes each prompt once, classifies the request (disaggregated or colocated), picks workers by load, and streams
+ * the generation back with its timing breakdown and the workers that served it.
+ *
+ * <p>Lifecycle: {@link #builder()} connects to the workers (lazily, gRPC channels); {@link #start()} begins health
+ * polling; {@link #close()} stops it and closes the channels. Thread-safe.
+ */
+public final class RouterService implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(RouterService.class);
+
+  /** Default generation budget when a request leaves {@code max_tokens} at 0. */
+  public static final int DEFAULT_MAX_TOKENS = 256;
+  /** Default overall deadline of a request that arrives without one. */
+  public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofMinutes(5);
+  /** Default time between health polls. */
+  public static final Duration DEFAULT_HEALTH_INTERVAL = Duration.ofSeconds(2);
+  /** Default time a health poll waits for an answer. */
+  public static final Duration DEFAULT_HEALTH_TIMEOUT = Duration.ofSeconds(1);
+  /** Default number of workers tried per stage. */
+  public static final int DEFAULT_MAX_ATTEMPTS = 3;
+
+  private final RouterContext ctx;
+  private final RequestValidator validator;
+  private final HealthPoller poller;
+  private final Duration requestTimeout;
+  private final Duration healthInterval;
+  private final ScheduledExecutorService scheduler;
+  private volatile boolean closed;
+
+  private RouterService(Builder b) {
+    WorkerRegistry registry = new WorkerRegistry(b.prefillWorkers, b.decodeWorkers);
+    ServeModeClassifier classifier = b.classifier != null ? b.classifier : ThresholdClassifier.of(b.threshold);
+    this.ctx = new RouterContext(b.model, registry, classifier, b.selector, b.ticker, b.maxAttempts,
+        Duration.ofSeconds(5));
+    this.validator = new RequestValidator(b.model, b.defaultMaxTokens, b.requestIds);
+    this.poller = new HealthPoller(registry, b.model.modelSha256(), b.healthTimeout);
+    this.requestTimeout = b.requestTimeout;
+    this.healthInterval = b.healthInterval;
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "disagg-router-health");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Polls every worker once, then (unless the health interval is zero) keeps polling in the background. Completes
+   * when the first round is done, so a caller can report readiness with the workers' state known.
+   */
+  public CompletableFuture<Void> start() {
+    CompletableFuture<Void> first = pollHealth();
+    if (!healthInterval.isZero()) {
+      first.whenComplete((ok, error) -> scheduleNextPoll());
+    }
+    return first;
+  }
+
+  private void scheduleNextPoll() {
+    if (closed) {
+      return;
+    }
+    // Rounds never overlap: the next one is scheduled when this one is done.
+    scheduler.schedule(() -> pollHealth().whenComplete((ok, error) -> scheduleNextPoll()),
+        healthInterval.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** Runs one round of health polls now; completes when every worker answered or timed out. */
+  public CompletableFuture<Void> pollHealth() {
+    return poller.pollAll();
+  }
+
+  /**
+   * Starts a streaming generation with the router's default deadline. See
+   * {@link #generate(GenerateRequest, Deadline, StreamObserver)}.
+   */
+  public GenerateCall generate(GenerateRequest request, StreamObserver<GenerateChunk> observer) {
+    return generate(request, null, observer);
+  }
+
+  /**
+   * Starts a streaming generation. The observer receives zero or more token chunks, then either one final chunk
+   * (finish reason, usage, timing, served-by) followed by {@code onCompleted}, or one {@code onError} carrying a
+   * {@link io.grpc.StatusRuntimeException}. Calls to the observer never overlap; they must not block.
+   *
+   * <p>Flow control: if {@code observer} is a {@link io.grpc.stub.CallStreamObserver} the router takes its onReady
+   * handler (so call this before the enclosing gRPC method returns) and pulls from the decode worker only while
+   * {@code isReady()}.
+   *
+   * @param deadline the client's deadline, or null; the earlier of it and the request timeout bounds every worker RPC
+   */
+  public GenerateCall generate(GenerateRequest request, Deadline deadline, StreamObserver<GenerateChunk> observer) {
+    Objects.requireNonNull(request, "request");
+    Objects.requireNonNull(observer, "observer");
+    GenerationCall call = new GenerationCall(ctx, validator, request, effectiveDeadline(deadline), observer);
+    call.start();
+    return call;
+  }
+
+  /** Runs a generation and delivers it as one {@link GenerateResponse}; cancellation as for streaming. */
+  public GenerateCall generateUnary(GenerateRequest request, Deadline deadline,
+      StreamObserver<GenerateResponse> observer) {
+    Objects.requireNonNull(request, "request");
+    Objects.requireNonNull(observer, "observer");
+    ResponseAggregator aggregator = new ResponseAggregator(observer);
+    GenerationCall call = new GenerationCall(ctx, validator, request, effectiveDeadline(deadline), aggregator);
+    aggregator.promptTokenIds(call::promptTokenIds);
+    call.start();
+    return call;
+  }
+
+  /**
+   * Runs a generation and completes with its response, or exceptionally with a
+   * {@link io.grpc.StatusRuntimeException}. Cancelling the future cancels the generation.
+   */
+  public CompletableFuture<GenerateResponse> generate(GenerateRequest request) {
+    CompletableFuture<GenerateResponse> result = new CompletableFuture<>();
+    GenerateCall call = generateUnary(request, null, new StreamObserver<>() {
+      @Override
+      public void onNext(GenerateResponse value) {
+        result.complete(value);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        result.completeExceptionally(t);
+      }
+
+      @Override
+      public void onCompleted() {}
+    });
+    result.whenComplete((ok, error) -> {
+      if (result.isCancelled()) {
+        call.cancel();
+      }
+    });
+    return result;
+  }
+
+  private Deadline effectiveDeadline(Deadline clientDeadline) {
+    Deadline own = Deadline.after(requestTimeout.toNanos(), TimeUnit.NANOSECONDS);
+    return clientDeadline == null ? own : clientDeadline.minimum(own);
+  }
+
+  /** What {@code GetModel} returns. The fingerprint is a decode worker's (it includes the KV layout) once known. */
+  public ModelDescription model() {
+    ServedModel m = ctx.model();
+    String fingerprint = ctx.registry().inRotation(WorkerRole.DECODE).stream()
+        .map(WorkerSnapshot::modelFingerprint)
+        .findFirst()
+        .orElse(m.modelSha256());
+    return ModelDescription.newBuilder()
+        .setName(m.name())
+        .setArchitecture(m.architecture())
+        .setContextLength(m.contextLength())
+        .setVocabSize(m.tokenizer().vocabSize())
+        .setFingerprint(fingerprint)
+        .setChatTemplate(m.chatTemplate().orElse(""))
+        .setBosTokenId(Math.max(0, m.tokenizer().bosId()))
+        .setEosTokenId(Math.max(0, m.tokenizer().eosId()))
+        .build();
+  }
+
+  public ServedModel servedModel() {
+    return ctx.model();
+  }
+
+  /** Whether at least one decode worker is in rotation (requests can be served). */
+  public boolean ready() {
+    return !ctx.registry().inRotation(WorkerRole.DECODE).isEmpty();
+  }
+
+  /** Every registered worker's current state, prefill workers first, in registration order. */
+  public List<WorkerSnapshot> workers() {
+    List<WorkerSnapshot> all = new ArrayList<>(ctx.registry().snapshots(WorkerRole.PREFILL));
+    all.addAll(ctx.registry().snapshots(WorkerRole.DECODE));
+    return all;
+  }
+
+  public ServeModeClassifier classifier() {
+    return ctx.classifier();
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    scheduler.shutdownNow();
+    ctx.registry().close();
+    log.debug("router closed");
+  }
+
+  /** Configures a {@link RouterService}; every setter validates at once. */
+  public static final class Builder {
+    private ServedModel model;
+    private final List<String> prefillWorkers = new ArrayList<>();
+    private final List<String> decodeWorkers = new ArrayList<>();
+    private ServeModeClassifier classifier;
+    private int threshold = ThresholdClassifier.DEFAULT_THRESHOLD;
+    private WorkerSelector selector = LeastLoadedSelector.instance();
+    private Ticker ticker = Ticker.system();
+    private int defaultMaxTokens = DEFAULT_MAX_TOKENS;
+    private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+    private Duration healthInterval = DEFAULT_HEALTH_INTERVAL;
+    private Duration healthTimeout = DEFAULT_HEALTH_TIMEOUT;
+    private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
+    private Supplier<String> requestIds = () -> UUID.randomUUID().toString();
+
+    private Builder() {}
+
+    /** The served model and its tokenizer (required). */
+    public Builder model(ServedModel model) {
+      this.model = Objects.requireNonNull(model, "model");
+      return this;
+    }
+
+    /** Registers a prefill worker by its gRPC address {@code host:port}. */
+    public Builder prefillWorker(String address) {
+      prefillWorkers.add(checkAddress(address));
+      return this;
+    }
+
+    /** Registers a decode worker by its gRPC address {@code host:port}. */
+    public Builder decodeWorker(String address) {
+      decodeWorkers.add(checkAddress(address));
+      return this;
+    }
+
+    /** Replaces the serve-mode decision (default: {@link ThresholdClassifier} at {@link #disaggregateThreshold}). */
+    public Builder classifier(ServeModeClassifier classifier) {
+      this.classifier = Objects.requireNonNull(classifier, "classifier");
+      return this;
+    }
+
+    /** Threshold of the default classifier, in prompt tokens (default {@value ThresholdClassifier#DEFAULT_THRESHOLD}). */
+    public Builder disaggregateThreshold(int threshold) {
+      if (threshold <= 0) {
+        throw new IllegalArgumentException("disaggregateThreshold: %s (expected: > 0)".formatted(threshold));
+      }
+      this.threshold = threshold;
+      return this;
+    }
+
+    public Builder selector(WorkerSelector selector) {
+      this.selector = Objects.requireNonNull(selector, "selector");
+      return this;
+    }
+
+    /** The clock timings are measured with (default: {@link Ticker#system()}). */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    public Builder defaultMaxTokens(int defaultMaxTokens) {
+      if (defaultMaxTokens <= 0) {
+        throw new IllegalArgumentException("defaultMaxTokens: %s (expected: > 0)".formatted(defaultMaxTokens));
+      }
+      this.defaultMaxTokens = defaultMaxTokens;
+      return this;
+    }
+
+    /** Deadline of a request whose client set none, and the cap on any client deadline. */
+    public Builder requestTimeout(Duration requestTimeout) {
+      this.requestTimeout = positive("requestTimeout", requestTimeout);
+      return this;
+    }
+
+    /** Time between health polls; zero turns background polling off (tests drive {@link #pollHealth()}). */
+    public Builder healthInterval(Duration healthInterval) {
+      Objects.requireNonNull(healthInterval, "healthInterval");
+      if (healthInterval.isNegative()) {
+        throw new IllegalArgumentException("healthInterval: %s (expected: >= 0)".formatted(healthInterval));
+      }
+      this.healthInterval = healthInterval;
+      return this;
+    }
+
+    public Builder healthTimeout(Duration healthTimeout) {
+      this.healthTimeout = positive("healthTimeout", healthTimeout);
+      return this;
+    }
+
+    /** Workers tried per stage (ReserveKv, Prefill, colocated Decode) before the request fails. */
+    public Builder maxAttempts(int maxAttempts) {
+      if (maxAttempts <= 0) {
+        throw new IllegalArgumentException("maxAttempts: %s (expected: > 0)".formatted(maxAttempts));
+      }
+      this.maxAttempts = maxAttempts;
+      return this;
+    }
+
+    /** Source of ids for requests that arrive without one (default: random UUIDs). */
+    public Builder requestIds(Supplier<String> requestIds) {
+      this.requestIds = Objects.requireNonNull(requestIds, "requestIds");
+      return this;
+    }
+
+    public RouterService build() {
+      if (model == null) {
+        throw new IllegalStateException("model: not set (expected: the served model and its tokenizer)");
+      }
+      if (decodeWorkers.isEmpty()) {
+        throw new IllegalStateException("decodeWorkers: none (expected: at least one decode worker)");
+      }
+      return new RouterService(this);
+    }
+
+    private static Duration positive(String name, Duration value) {
+      Objects.requireNonNull(value, name);
+      if (value.isZero() || value.isNegative()) {
+        throw new IllegalArgumentException("%s: %s (expected: > 0)".formatted(name, value));
+      }
+      return value;
+    }
+
+    private static String checkAddress(String address) {
+      Objects.requireNonNull(address, "address");
+      String a = address.strip();
+      int colon = a.lastIndexOf(':');
+      if (colon <= 0 || colon == a.length() - 1) {
+        throw new IllegalArgumentException("worker address: '%s' (expected: host:port)".formatted(address));
+      }
+      try {
+        int port = Integer.parseInt(a.substring(colon + 1));
+        if (port <= 0 || port > 65535) {
+          throw new IllegalArgumentException("worker address: '%s' (expected: port in 1..65535)".formatted(address));
+        }
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("worker address: '%s' (expected: host:port)".formatted(address), e);
+      }
+      return a;
+    }
+  }
+}

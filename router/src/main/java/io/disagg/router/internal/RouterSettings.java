@@ -1,0 +1,131 @@
+package io.disagg.router.internal;
+
+import io.disagg.router.RouterService;
+import io.disagg.router.ThresholdClassifier;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The router's settings, resolved per key from (highest first) a command-line flag, an environment variable
+ * {@code DISAGG_<KEY>} ({@code grpc-port} → {@code DISAGG_GRPC_PORT}), a properties file with the flag names as keys,
+ * and the default.
+ */
+public record RouterSettings(
+    Path model,
+    String host,
+    int grpcPort,
+    List<String> prefill,
+    List<String> decode,
+    int disaggregateThreshold,
+    Duration healthInterval,
+    Duration healthTimeout,
+    int defaultMaxTokens,
+    Duration requestTimeout,
+    int maxAttempts) {
+
+  public static final String DEFAULT_HOST = "127.0.0.1";
+
+  public RouterSettings {
+    prefill = List.copyOf(prefill);
+    decode = List.copyOf(decode);
+  }
+
+  /**
+   * @param flags values given on the command line, by key (flag name without dashes); absent keys were not given
+   * @param env the process environment
+   * @throws IllegalArgumentException naming the key, the value and what was expected
+   */
+  public static RouterSettings resolve(Map<String, String> flags, Map<String, String> env) {
+    Properties file = new Properties();
+    String config = first("config", flags, env, file);
+    if (config != null) {
+      Path path = Path.of(config);
+      try (Reader in = Files.newBufferedReader(path)) {
+        file.load(in);
+      } catch (IOException e) {
+        throw new IllegalArgumentException("config: cannot read %s: %s".formatted(path, e), e);
+      }
+    }
+    String model = first("model", flags, env, file);
+    if (model == null || model.isBlank()) {
+      throw new IllegalArgumentException(
+          "model: not set (expected: --model PATH, DISAGG_MODEL or model= in the config file)");
+    }
+    String host = orDefault(first("host", flags, env, file), DEFAULT_HOST);
+    int port = integer("grpc-port", orDefault(first("grpc-port", flags, env, file), "0"), 0, 65535);
+    List<String> prefill = list(first("prefill", flags, env, file));
+    List<String> decode = list(first("decode", flags, env, file));
+    if (decode.isEmpty()) {
+      throw new IllegalArgumentException(
+          "decode: none (expected: at least one --decode HOST:PORT, DISAGG_DECODE or decode= in the config file)");
+    }
+    int threshold = integer("disaggregate-threshold", orDefault(first("disaggregate-threshold", flags, env, file),
+        String.valueOf(ThresholdClassifier.DEFAULT_THRESHOLD)), 1, Integer.MAX_VALUE);
+    Duration healthInterval = Durations.parse("health-interval", orDefault(first("health-interval", flags, env, file),
+        RouterService.DEFAULT_HEALTH_INTERVAL.toMillis() + "ms"));
+    Duration healthTimeout = Durations.parse("health-timeout", orDefault(first("health-timeout", flags, env, file),
+        RouterService.DEFAULT_HEALTH_TIMEOUT.toMillis() + "ms"));
+    int maxTokens = integer("default-max-tokens", orDefault(first("default-max-tokens", flags, env, file),
+        String.valueOf(RouterService.DEFAULT_MAX_TOKENS)), 1, Integer.MAX_VALUE);
+    Duration requestTimeout = Durations.parse("request-timeout", orDefault(first("request-timeout", flags, env, file),
+        RouterService.DEFAULT_REQUEST_TIMEOUT.toSeconds() + "s"));
+    int maxAttempts = integer("max-attempts", orDefault(first("max-attempts", flags, env, file),
+        String.valueOf(RouterService.DEFAULT_MAX_ATTEMPTS)), 1, 100);
+    return new RouterSettings(Path.of(model), host, port, prefill, decode, threshold, healthInterval, healthTimeout,
+        maxTokens, requestTimeout, maxAttempts);
+  }
+
+  /** The environment variable for a key: {@code grpc-port} → {@code DISAGG_GRPC_PORT}. */
+  public static String envName(String key) {
+    return "DISAGG_" + key.toUpperCase(Locale.ROOT).replace('-', '_');
+  }
+
+  private static String first(String key, Map<String, String> flags, Map<String, String> env, Properties file) {
+    String flag = flags.get(key);
+    if (flag != null) {
+      return flag;
+    }
+    String fromEnv = env.get(envName(key));
+    if (fromEnv != null && !fromEnv.isBlank()) {
+      return fromEnv;
+    }
+    String fromFile = file.getProperty(key);
+    return fromFile == null ? null : fromFile.strip();
+  }
+
+  private static String orDefault(String value, String fallback) {
+    return value == null || value.isBlank() ? fallback : value;
+  }
+
+  private static List<String> list(String value) {
+    List<String> out = new ArrayList<>();
+    if (value != null) {
+      for (String part : value.split(",")) {
+        if (!part.isBlank()) {
+          out.add(part.strip());
+        }
+      }
+    }
+    return out;
+  }
+
+  private static int integer(String key, String value, int min, int max) {
+    try {
+      int v = Integer.parseInt(value.strip());
+      if (v >= min && v <= max) {
+        return v;
+      }
+    } catch (NumberFormatException e) {
+      // falls through to the message below
+    }
+    throw new IllegalArgumentException("%s: '%s' (expected: an integer in %d..%d)".formatted(key, value, min, max));
+  }
+}

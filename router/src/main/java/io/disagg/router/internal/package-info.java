@@ -1,0 +1,9 @@
+/**
+ * The router's implementation: the per-request state machine ({@code GenerationCall}), request validation, the worker
+ * registry and health poller, and the gRPC adapter. May change at any time; use {@link io.disagg.router} instead.
+ *
+ * <p>Must not touch: other modules' internals, the engine, kv-transfer. Worker RPCs are started detached from the
+ * caller's gRPC context ({@code Context.ROOT}) because the router cancels them itself and must still send ReleaseKv
+ * after the client went away.
+ */
+package io.disagg.router.internal;

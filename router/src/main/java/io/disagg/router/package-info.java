@@ -1,0 +1,26 @@
+/**
+ * The router: the cluster's front door. It tokenizes each prompt once, decides per request whether it is served
+ * disaggregated (a prefill worker builds the KV cache and pushes it to a decode worker) or colocated (a decode worker
+ * alone), picks workers by the load they report, and streams the generation back with its timing breakdown and the
+ * workers that served it.
+ *
+ * <p>Starting points:
+ * <ul>
+ *   <li>{@link io.disagg.router.RouterMain} — the command line ({@code --model}, {@code --decode}, {@code --prefill},
+ *       ...), printing {@code disagg router ready: grpc=HOST:PORT}.</li>
+ *   <li>{@link io.disagg.router.RouterService} — the router in-process: {@code generate} (streaming, with
+ *       cancellation through {@link io.disagg.router.GenerateCall}), {@code model()}, {@code ready()}; what the OpenAI
+ *       HTTP front end calls.</li>
+ *   <li>{@link io.disagg.router.RouterServer} — {@code disagg.v1.Router} over gRPC.</li>
+ *   <li>{@link io.disagg.router.ServeModeClassifier} and {@link io.disagg.router.ThresholdClassifier} — the serve-mode
+ *       decision point; {@link io.disagg.router.ServeReasons} lists the reason codes.</li>
+ *   <li>{@link io.disagg.router.WorkerSelector} and {@link io.disagg.router.LeastLoadedSelector} — which worker to
+ *       try first, from {@link io.disagg.router.WorkerSnapshot}s.</li>
+ *   <li>{@link io.disagg.router.ServedModels} — loads the tokenizer and metadata from a GGUF file.</li>
+ * </ul>
+ *
+ * <p>Owns: routing, request validation, worker registry and health polling, the Router gRPC service. Must not touch:
+ * the engine, the workers' code or kv-transfer. The router reaches workers over gRPC only
+ * ({@code disagg.v1.PrefillWorker}, {@code disagg.v1.DecodeWorker}) and reads the model file only for its tokenizer.
+ */
+package io.disagg.router;

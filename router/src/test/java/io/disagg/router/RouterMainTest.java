@@ -1,0 +1,77 @@
+package io.disagg.router;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.disagg.proto.v1.GenerateRequest;
+import io.disagg.proto.v1.GetModelRequest;
+import io.disagg.proto.v1.ModelDescription;
+import io.disagg.proto.v1.RouterGrpc;
+import io.disagg.router.internal.RouterSettings;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class RouterMainTest {
+  private static Path model() {
+    Path path = Path.of(System.getProperty("disagg.shared.dir", "/work/shared"),
+        "models/stories260K/stories260K.gguf");
+    assumeTrue(Files.isReadable(path), "model not found at " + path + "; skipping the real-model router test");
+    return path;
+  }
+
+  @Test
+  void run_help_exitsZero() {
+    assertThat(RouterMain.run("--help")).isZero();
+  }
+
+  @Test
+  void run_noDecodeWorker_usageError() {
+    assertThat(RouterMain.run("--model", "/nonexistent.gguf")).isEqualTo(2);
+  }
+
+  @Test
+  void run_unreadableModel_failsToStart() {
+    assertThat(RouterMain.run("--model", "/nonexistent.gguf", "--decode", "127.0.0.1:1", "--health-timeout", "100ms"))
+        .isEqualTo(1);
+  }
+
+  @Test
+  void launch_realModel_servesModelDescriptionAndReportsNoDecodeWorker() throws Exception {
+    Path model = model();
+    try (SimulatedDecodeWorker worker = SimulatedDecodeWorker.start("d0")) {
+      // The simulated worker serves another model's fingerprint, so the router keeps it out of rotation.
+      RouterSettings settings = RouterSettings.resolve(Map.of("model", model.toString(), "decode", worker.address(),
+          "health-interval", "0s", "health-timeout", "5s"), Map.of());
+      try (RouterMain.Running running = RouterMain.launch(settings)) {
+        assertThat(running.server().readyLine()).matches("disagg router ready: grpc=127\\.0\\.0\\.1:\\d+");
+        ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:" + running.server().port(),
+            InsecureChannelCredentials.create()).build();
+        try {
+          RouterGrpc.RouterBlockingStub stub = RouterGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(10, TimeUnit.SECONDS);
+          ModelDescription description = stub.getModel(GetModelRequest.getDefaultInstance());
+          assertThat(description.getContextLength()).isPositive();
+          assertThat(description.getVocabSize()).isPositive();
+          assertThat(description.getFingerprint()).isEqualTo(running.service().servedModel().modelSha256());
+          assertThat(running.service().ready()).isFalse();
+          assertThat(running.service().workers().getFirst().outOfRotationReason()).contains("serves model");
+
+          StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+              () -> stub.generate(GenerateRequest.newBuilder().setText("Once upon a time").build()));
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+          assertThat(e.getStatus().getDescription()).contains("no decode worker is in rotation");
+        } finally {
+          channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+      }
+    }
+  }
+}
