@@ -153,7 +153,8 @@ public final class DecodeWorkerServer implements AutoCloseable {
   }
 
   public DecodeWorkerStats stats() {
-    return new DecodeWorkerStats(reservations.granted(), reservations.size(), destination.completed(),
+    return new DecodeWorkerStats(reservations.granted(), reservations.size(),
+        reservations.awaitingTransfer(), destination.completed(),
         destination.failed(), destination.bytes(), engine.imports(), engine.colocatedPrefills(),
         engine.tokensGenerated());
   }

@@ -5,6 +5,7 @@ package io.disagg.decode;
  *
  * @param reservationsGranted ReserveKv calls that reserved blocks
  * @param reservationsPending reservations granted and not yet adopted, released or expired
+ * @param decodesAwaitingKv Decode calls waiting for their KV cache to arrive
  * @param transfersCompleted KV caches received complete over kv-transfer
  * @param transfersFailed KV transfers that broke off after their header was accepted
  * @param transferBytes payload bytes of completed transfers
@@ -15,6 +16,7 @@ package io.disagg.decode;
 public record DecodeWorkerStats(
     long reservationsGranted,
     int reservationsPending,
+    int decodesAwaitingKv,
     long transfersCompleted,
     long transfersFailed,
     long transferBytes,

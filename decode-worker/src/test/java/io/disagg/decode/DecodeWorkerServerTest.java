@@ -201,6 +201,68 @@ class DecodeWorkerServerTest {
   }
 
   @Test
+  void decode_cancelledWhileItsCacheIsStillInFlight_releasesTheReservation() throws Exception {
+    DecodeWorkerServer server = start(DecodeWorkerServer.builder(new SimulatedBackend(16, 4, 256, 0)));
+    DecodeWorkerGrpc.DecodeWorkerBlockingStub stub = blocking(server);
+    ReserveKvResponse r = stub.reserveKv(reserve("never-arrives", 8, 8));
+    assertThat(stub.health(HealthRequest.getDefaultInstance()).getFreeKvBlocks()).isEqualTo(12);
+
+    Context.CancellableContext ctx = Context.current().withCancellation();
+    StreamResult result = ctx.call(() -> decode(stub(server), DecodeRequest.newBuilder()
+        .setRequestId("never-arrives").addAllPromptTokenIds(List.of(0, 2, 3, 4, 5, 6, 7, 8)).setMaxTokens(8)
+        .setReservationId(r.getReservationId())
+        .setFirstToken(io.disagg.proto.v1.GeneratedToken.newBuilder().setTokenId(3))
+        .build()));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (server.stats().decodesAwaitingKv() == 0 && System.nanoTime() < deadline) {
+      Thread.onSpinWait(); // until the Decode reached the server and claimed its reservation
+    }
+    assertThat(server.stats().decodesAwaitingKv()).isEqualTo(1);
+    ctx.cancel(null);
+
+    assertThat(codeOf(result)).isEqualTo(Status.Code.CANCELLED);
+    assertThat(awaitFreeBlocks(stub, 16)).isEqualTo(16);
+    assertThat(server.stats().reservationsPending()).isZero();
+  }
+
+  @Test
+  void decode_deadlinePassesBeforeTheCacheArrives_isDeadlineExceededAndReleasesTheReservation() {
+    DecodeWorkerServer server = start(DecodeWorkerServer.builder(new SimulatedBackend(16, 4, 256, 0)));
+    DecodeWorkerGrpc.DecodeWorkerBlockingStub stub = blocking(server);
+    ReserveKvResponse r = stub.reserveKv(reserve("late", 8, 8));
+
+    StreamResult result = new StreamResult();
+    stub(server).withDeadlineAfter(200, TimeUnit.MILLISECONDS).decode(DecodeRequest.newBuilder()
+        .setRequestId("late").addAllPromptTokenIds(List.of(0, 2, 3, 4, 5, 6, 7, 8)).setMaxTokens(8)
+        .setReservationId(r.getReservationId())
+        .setFirstToken(io.disagg.proto.v1.GeneratedToken.newBuilder().setTokenId(3))
+        .build(), result);
+
+    assertThat(codeOf(result)).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+    assertThat(awaitFreeBlocks(stub, 16)).isEqualTo(16);
+  }
+
+  @Test
+  void drain_refusesNewWorkButFinishesRunningStreams() throws Exception {
+    GatedBackend gated = new GatedBackend(SimulatedBackend.create());
+    DecodeWorkerServer server = start(DecodeWorkerServer.builder(gated));
+    DecodeWorkerGrpc.DecodeWorkerBlockingStub stub = blocking(server);
+    gated.allowSteps(1);
+    StreamResult running = decode(stub(server), colocated("running", prompt(1, 5), 10));
+    assertThat(gated.awaitBlocked(30, TimeUnit.SECONDS)).isTrue();
+
+    server.drain();
+    gated.open();
+
+    assertThatThrownBy(() -> stub.reserveKv(reserve("new", 4, 4)))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+    assertThat(codeOf(decode(stub(server), colocated("new", prompt(2, 5), 10)))).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(running.done.get(30, TimeUnit.SECONDS).tokenIds()).hasSize(10);
+    assertThat(server.awaitIdle(Duration.ofSeconds(10))).isTrue();
+  }
+
+  @Test
   void reserveKv_withoutRoom_isResourceExhausted() {
     // 16 blocks of 4 tokens: room for 64 positions
     DecodeWorkerServer server = start(DecodeWorkerServer.builder(new SimulatedBackend(16, 4, 256, 0)));

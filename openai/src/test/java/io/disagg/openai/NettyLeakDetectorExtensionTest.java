@@ -11,7 +11,7 @@ class NettyLeakDetectorExtensionTest {
   @Test
   void drain_bufferDroppedWithoutRelease_isReported() {
     leakOne();
-    assertThat(NettyLeakDetectorExtension.drain()).anySatisfy(report -> assertThat(report).startsWith("LEAK"));
+    assertThat(NettyLeakDetectorExtension.drain(100)).anySatisfy(report -> assertThat(report).startsWith("LEAK"));
   }
 
   private static void leakOne() {

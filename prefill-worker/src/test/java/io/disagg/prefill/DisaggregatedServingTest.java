@@ -303,6 +303,70 @@ class DisaggregatedServingTest {
   }
 
   @Test
+  void prefill_cancelledWhileQueued_isNeverPrefilledOrPushed() throws Exception {
+    DecodeWorkerServer d = decodeWorker(SimulatedBackend.create());
+    GatedBackend gated = new GatedBackend(SimulatedBackend.create());
+    PrefillWorkerServer p = prefillWorker(PrefillWorkerServer.builder(gated));
+    ManagedChannel dc = channel(d.grpcPort());
+    PrefillWorkerGrpc.PrefillWorkerStub prefill = PrefillWorkerGrpc.newStub(channel(p.grpcPort()));
+    gated.allowPrefills(0);
+    List<Responses> calls = new ArrayList<>();
+    List<io.grpc.Context.CancellableContext> contexts = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      ReserveKvResponse r = DecodeWorkerGrpc.newBlockingStub(dc).reserveKv(ReserveKvRequest.newBuilder()
+          .setRequestId("c" + i).setPromptTokens(6).setMaxNewTokens(4).build());
+      Responses out = new Responses();
+      io.grpc.Context.CancellableContext ctx = io.grpc.Context.current().withCancellation();
+      ctx.run(() -> prefill.withDeadlineAfter(30, TimeUnit.SECONDS).prefill(PrefillRequest.newBuilder()
+          .setRequestId(out.toString()).addAllPromptTokenIds(ids(prompt(1, 6)))
+          .setDecodeTarget(r.getKvAddress()).setReservationId(r.getReservationId()).build(), out));
+      calls.add(out);
+      contexts.add(ctx);
+      if (i == 0) {
+        assertThat(gated.awaitPrefillBlocked(30, TimeUnit.SECONDS)).isTrue();
+      }
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (p.health().getQueueDepth() < 1 && System.nanoTime() < deadline) {
+      Thread.onSpinWait(); // the second call is on its way into the queue
+    }
+
+    contexts.get(1).cancel(null);
+    assertThatThrownBy(() -> calls.get(1).done.get(30, TimeUnit.SECONDS))
+        .cause()
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.CANCELLED));
+    gated.openPrefills();
+
+    assertThat(calls.get(0).done.get(30, TimeUnit.SECONDS).getKvTransferBytes()).isPositive();
+    assertThat(gated.prefillBatchSizes()).containsExactly(1);
+    assertThat(p.stats().prefilled()).isEqualTo(1);
+    assertThat(d.stats().transfersCompleted()).isEqualTo(1);
+    contexts.get(0).cancel(null);
+  }
+
+  @Test
+  void disaggregated_overUnixSocket_equalsColocated(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    DecodeWorkerServer d = DecodeWorkerServer.builder(SimulatedBackend.create()).kvSecret(SimulatedBackend.KV_SECRET)
+        .kvUnixSocket(dir.resolve("kv.sock")).build().start();
+    closeables.add(d);
+    PrefillWorkerServer p = prefillWorker(PrefillWorkerServer.builder(SimulatedBackend.create()));
+    ManagedChannel dc = channel(d.grpcPort());
+    var greedy = io.disagg.proto.v1.SamplingParams.getDefaultInstance();
+    int[] prompt = prompt(8, 17);
+
+    StreamResult disagg = disaggregate(PrefillWorkerGrpc.newBlockingStub(channel(p.grpcPort())),
+        DecodeWorkerGrpc.newBlockingStub(dc), DecodeWorkerGrpc.newStub(dc), "u1", prompt, greedy, 12)
+        .done.get(30, TimeUnit.SECONDS);
+    StreamResult colo = colocated(DecodeWorkerGrpc.newStub(dc), "u2", prompt, greedy, 12).done.get(30, TimeUnit.SECONDS);
+
+    assertThat(d.kvAddress()).startsWith("unix:");
+    assertThat(disagg.tokenIds()).hasSize(12).isEqualTo(colo.tokenIds());
+    assertThat(d.stats().transfersCompleted()).isEqualTo(1);
+  }
+
+  @Test
   void prefill_badRequests_areInvalidArgument() {
     PrefillWorkerServer p = prefillWorker(PrefillWorkerServer.builder(SimulatedBackend.create()));
     PrefillWorkerGrpc.PrefillWorkerBlockingStub stub = PrefillWorkerGrpc.newBlockingStub(channel(p.grpcPort()))

@@ -9,9 +9,12 @@ import io.disagg.router.internal.HealthPoller;
 import io.disagg.router.internal.RequestValidator;
 import io.disagg.router.internal.ResponseAggregator;
 import io.disagg.router.internal.RouterContext;
+import io.disagg.router.internal.RouterMetrics;
 import io.disagg.router.internal.WorkerRegistry;
 import io.grpc.Deadline;
 import io.grpc.stub.StreamObserver;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -59,7 +62,7 @@ public final class RouterService implements AutoCloseable {
     WorkerRegistry registry = new WorkerRegistry(b.prefillWorkers, b.decodeWorkers);
     ServeModeClassifier classifier = b.classifier != null ? b.classifier : ThresholdClassifier.of(b.threshold);
     this.ctx = new RouterContext(b.model, registry, classifier, b.selector, b.ticker, b.maxAttempts,
-        Duration.ofSeconds(5));
+        Duration.ofSeconds(5), new RouterMetrics(b.meterRegistry, registry));
     this.validator = new RequestValidator(b.model, b.defaultMaxTokens, b.requestIds);
     this.poller = new HealthPoller(registry, b.model.modelSha256(), b.healthTimeout);
     this.requestTimeout = b.requestTimeout;
@@ -235,6 +238,7 @@ public final class RouterService implements AutoCloseable {
     private Duration healthTimeout = DEFAULT_HEALTH_TIMEOUT;
     private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
     private Supplier<String> requestIds = () -> UUID.randomUUID().toString();
+    private MeterRegistry meterRegistry = Metrics.globalRegistry;
 
     private Builder() {}
 
@@ -323,6 +327,12 @@ public final class RouterService implements AutoCloseable {
     /** Source of ids for requests that arrive without one (default: random UUIDs). */
     public Builder requestIds(Supplier<String> requestIds) {
       this.requestIds = Objects.requireNonNull(requestIds, "requestIds");
+      return this;
+    }
+
+    /** Where the router's meters go (default: Micrometer's global registry); see the metrics list in the README. */
+    public Builder meterRegistry(MeterRegistry meterRegistry) {
+      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
       return this;
     }
 

@@ -428,6 +428,36 @@ class RouterIntegrationTest {
   }
 
   @Test
+  void start_withHealthInterval_keepsPollingAndNoticesRecovery() throws Exception {
+    SimulatedDecodeWorker d = SimulatedDecodeWorker.start("d0");
+    d.ready = false;
+    try (RouterService router = RouterService.builder()
+        .model(SimulatedModel.served())
+        .decodeWorker(d.address())
+        .healthInterval(Duration.ofMillis(20))
+        .healthTimeout(Duration.ofSeconds(3))
+        .build()) {
+      router.start().get(10, TimeUnit.SECONDS);
+      assertThat(router.ready()).isFalse();
+
+      d.ready = true;
+      // Two more background rounds: the second one certainly saw ready=true.
+      int seen = d.healthPolls.get();
+      Integer poll;
+      do {
+        poll = d.healthPollEvents.poll(10, TimeUnit.SECONDS);
+        assertThat(poll).as("background health poll").isNotNull();
+      } while (poll < seen + 2);
+      CompletableFuture<Void> roundDone = router.pollHealth();
+      roundDone.get(10, TimeUnit.SECONDS);
+
+      assertThat(router.ready()).isTrue();
+    } finally {
+      d.close();
+    }
+  }
+
+  @Test
   void pollHealth_workerNotReadyOrOtherModel_outOfRotation() throws Exception {
     try (Cluster cluster = new Cluster(0, 2)) {
       cluster.decode.get(0).ready = false;
@@ -587,6 +617,28 @@ class RouterIntegrationTest {
       assertThat(response.getPromptTokenIdsList()).containsExactly(256, 104, 105);
       assertThat(response.getTokensList()).hasSize(3).allSatisfy(t -> assertThat(t.getLogprob()).isEqualTo(-0.5f));
       assertThat(cluster.decode.get(0).decodeRequests.peek().getLogprobs()).isTrue();
+    }
+  }
+
+  @Test
+  void metrics_countOutcomesRefusalsAndTimings() throws Exception {
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    try (Cluster cluster = new Cluster(0, 2, b -> b.meterRegistry(meters))) {
+      cluster.blocking().generate(request(SHORT, 2));
+      cluster.decode.forEach(d -> d.refuseColocated = true);
+      assertThatThrownBy(() -> cluster.blocking().generate(request(SHORT, 2)))
+          .isInstanceOf(StatusRuntimeException.class);
+
+      assertThat(meters.get("disagg.router.requests").tags("mode", "colocated", "reason",
+          ServeReasons.PROMPT_BELOW_THRESHOLD, "outcome", "FINISH_REASON_LENGTH").counter().count()).isEqualTo(1.0);
+      assertThat(meters.get("disagg.router.requests").tags("outcome", "RESOURCE_EXHAUSTED").counter().count())
+          .isEqualTo(1.0);
+      assertThat(meters.get("disagg.router.worker_refusals").tags("role", "decode").counter().count())
+          .isEqualTo(2.0);
+      assertThat(meters.get("disagg.router.total").timer().count()).isEqualTo(1);
+      assertThat(meters.get("disagg.router.workers_in_rotation").tags("role", "decode").gauge().value())
+          .isEqualTo(2.0);
     }
   }
 

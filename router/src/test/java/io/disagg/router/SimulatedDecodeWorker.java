@@ -60,6 +60,8 @@ final class SimulatedDecodeWorker implements AutoCloseable {
   /** Request ids of Decode streams as they arrive. */
   final LinkedBlockingQueue<String> decodeStarts = new LinkedBlockingQueue<>();
   final AtomicInteger healthPolls = new AtomicInteger();
+  /** One element per Health call, so a test can wait for polls to happen. */
+  final LinkedBlockingQueue<Integer> healthPollEvents = new LinkedBlockingQueue<>();
   private final Map<String, ReserveKvRequest> reservations = new ConcurrentHashMap<>();
   private final AtomicInteger nextReservation = new AtomicInteger();
 
@@ -166,7 +168,7 @@ final class SimulatedDecodeWorker implements AutoCloseable {
 
     @Override
     public void health(HealthRequest request, StreamObserver<WorkerHealth> out) {
-      healthPolls.incrementAndGet();
+      healthPollEvents.add(healthPolls.incrementAndGet());
       out.onNext(WorkerHealth.newBuilder()
           .setWorkerId(id)
           .setRole(WorkerHealth.Role.ROLE_DECODE)

@@ -196,6 +196,17 @@ public final class ReservationTable {
     return entries.size();
   }
 
+  /** Decodes that claimed a reservation whose cache has not arrived yet. */
+  public synchronized int awaitingTransfer() {
+    int n = 0;
+    for (Entry e : entries.values()) {
+      if (e.claimed && !e.dead) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Blocks held by reservations not yet adopted. */
   public synchronized int reservedBlocks() {
     int n = 0;

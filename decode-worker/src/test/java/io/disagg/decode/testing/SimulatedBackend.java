@@ -237,7 +237,7 @@ public final class SimulatedBackend implements Backend {
     if (eosEvery > 0 && Math.floorMod(h, eosEvery) == 0) {
       return SampledToken.of(EOS);
     }
-    return SampledToken.of(2 + (int) Math.floorMod(h, vocab - 2));
+    return SampledToken.of(2 + Math.floorMod(h, vocab - 2));
   }
 
   private final class Seq implements Sequence {

@@ -73,7 +73,7 @@ public final class GenerationCall implements GenerateCall {
   private Reservation reservation; // guarded by lock
 
   // Stage state: written and read by the stage chain only.
-  private ServeDecision decision;
+  private volatile ServeDecision decision; // also read by cancel() for metrics
   private WorkerHandle prefillWorker;
   private WorkerHandle decodeWorker;
   private PrefillResponse prefill;
@@ -455,10 +455,13 @@ public final class GenerationCall implements GenerateCall {
       if (firstTokenNanos < 0) {
         firstTokenNanos = now;
       }
+      Timing timing = timing(now);
       out.setFinishReason(chunk.getFinishReason())
           .setUsage(usage())
-          .setTiming(timing(now))
+          .setTiming(timing)
           .setServedBy(servedBy());
+      ctx.metrics().finished(timing.getFirstTokenUs(), timing.getTotalUs());
+      ctx.metrics().ended(modeTag(), decision.reason(), chunk.getFinishReason().name());
     }
     emit(out.build(), last);
   }
@@ -549,6 +552,8 @@ public final class GenerationCall implements GenerateCall {
       active = null;
       held = reservation;
       reservation = null;
+      ServeDecision d = decision;
+      ctx.metrics().ended(modeTag(), d == null ? "none" : d.reason(), status.getCode().name());
       try {
         down.observer().onError(status.asRuntimeException());
       } catch (RuntimeException e) {
@@ -602,8 +607,18 @@ public final class GenerationCall implements GenerateCall {
 
   // ---- helpers ------------------------------------------------------------------------------------------------------
 
+  private String modeTag() {
+    if (decision == null) {
+      return "none";
+    }
+    return decision.mode() == ServeMode.SERVE_MODE_DISAGGREGATED ? "disaggregated" : "colocated";
+  }
+
   /** Records a refusal (RESOURCE_EXHAUSTED) or an unreachable worker (UNAVAILABLE); false for anything else. */
   private boolean refusedOrUnreachable(WorkerHandle worker, Status status) {
+    if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED || status.getCode() == Status.Code.UNAVAILABLE) {
+      ctx.metrics().refused(worker.role(), status.getCode().name());
+    }
     switch (status.getCode()) {
       case RESOURCE_EXHAUSTED -> {
         sawNoRoom = true;

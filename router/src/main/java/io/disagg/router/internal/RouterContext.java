@@ -20,7 +20,8 @@ public record RouterContext(
     WorkerSelector selector,
     Ticker ticker,
     int maxAttempts,
-    Duration releaseTimeout) {
+    Duration releaseTimeout,
+    RouterMetrics metrics) {
 
   public RouterContext {
     Objects.requireNonNull(model, "model");
@@ -29,5 +30,6 @@ public record RouterContext(
     Objects.requireNonNull(selector, "selector");
     Objects.requireNonNull(ticker, "ticker");
     Objects.requireNonNull(releaseTimeout, "releaseTimeout");
+    Objects.requireNonNull(metrics, "metrics");
   }
 }

@@ -1,16 +1,47 @@
 package io.disagg.backend.java;
 
 import io.disagg.backend.spi.Backend;
-import io.disagg.backend.spi.BackendConformanceTest;
 import io.disagg.backend.spi.BackendConfig;
+import io.disagg.backend.spi.BackendConformanceTest;
 import io.disagg.backend.spi.Backends;
+import io.disagg.gguf.GgufFile;
+import io.disagg.gguf.GgufWriter;
+import io.disagg.gguf.TensorInfo;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The SPI conformance kit against the Java engine on stories260K, opened through the service loader. */
 class JavaBackendConformanceTest extends BackendConformanceTest {
+  @TempDir
+  static Path dir;
+
+  private static Path otherModel;
+
+  private static BackendConfig config(Path model, int kvBlocks) {
+    // maxBatchTokens 16 makes prompts longer than 16 tokens prefill in chunks, and packs short prompts together.
+    return BackendConfig.builder(model).threads(1).kvBlocks(kvBlocks).blockTokens(16).maxBatchTokens(16).build();
+  }
 
   @Override
   protected Backend openBackend(int kvBlocks) {
-    return Backends.open("java", BackendConfig.builder(TestModels.stories260K()).threads(1).kvBlocks(kvBlocks)
-        .blockTokens(16).maxBatchTokens(16).build());
+    return Backends.open("java", config(TestModels.stories260K(), kvBlocks));
+  }
+
+  /** The same weights under another name: same shapes and layout, a different file hash. */
+  @Override
+  protected Backend openOtherModel(int kvBlocks) {
+    if (otherModel == null) {
+      try (GgufFile src = GgufFile.open(TestModels.stories260K())) {
+        GgufWriter.Builder b = GgufWriter.builder().version(3).alignment(32);
+        src.metadata().forEach((k, v) -> b.put(k, src.metadataType(k).orElseThrow(),
+            k.equals("general.name") ? "stories260K-renamed" : v));
+        for (TensorInfo t : src.tensors()) {
+          b.tensor(t.name(), t.type(), t.shape(), src.tensorData(t).toArray(ValueLayout.JAVA_BYTE));
+        }
+        otherModel = b.write(dir.resolve("stories260K-renamed.gguf"));
+      }
+    }
+    return Backends.open("java", config(otherModel, kvBlocks));
   }
 }

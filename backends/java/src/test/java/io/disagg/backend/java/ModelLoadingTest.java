@@ -109,7 +109,7 @@ class ModelLoadingTest {
     return (float) s;
   }
 
-  /** Copies stories260K, letting {@code edit} change metadata or swap one tensor's type. */
+  /** Copies stories260K with some metadata values replaced and one tensor re-typed (its bytes zeroed). */
   private Path copyOfStories(String name, Map<String, Object> metadataOverrides, String retypedTensor,
       GgmlType newType) {
     Path out = dir.resolve(name);
@@ -129,6 +129,7 @@ class ModelLoadingTest {
     }
   }
 
+  @Test
   void unsupportedTensorType_refusedNamingTypeAndTensor() {
     Path model = copyOfStories("q4_1.gguf", Map.of(), "blk.0.attn_q.weight", GgmlType.Q4_1);
     assertThatThrownBy(() -> TestModels.open(model, 1, 4))

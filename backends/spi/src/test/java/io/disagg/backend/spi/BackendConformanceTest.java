@@ -130,12 +130,22 @@ public abstract class BackendConformanceTest {
 
   @Test
   void exportImport_intoSecondBackend_continuesIdentically() {
+    exportImportContinues(SamplingParams.greedy());
+  }
+
+  /** Sampling at position p depends on (seed, p) only, so a sampled continuation survives the move too. */
+  @Test
+  void exportImport_seededSampling_continuesIdentically() {
+    exportImportContinues(SamplingParams.of(1.0f, 0.9f, 77L).withPenalties(0.3f, 0.2f));
+  }
+
+  private void exportImportContinues(SamplingParams sampling) {
     Backend source = open(64);
     Backend target = open(64);
     int[] prompt = prompt(source, 21, 5); // spans two blocks when blocks hold 16
-    int[] uninterrupted = generate(source, "ref", prompt, STEPS, SamplingParams.greedy());
+    int[] uninterrupted = generate(source, "ref", prompt, STEPS, sampling);
 
-    PrefillResult r = source.prefill(new PrefillRequest("x", prompt, SamplingParams.greedy()));
+    PrefillResult r = source.prefill(new PrefillRequest("x", prompt, sampling));
     KvExport export = source.exportKv(r.sequence());
     assertThat(export.tokenCount()).isEqualTo(prompt.length);
     assertThat(export.tokens()).containsExactly(prompt);
@@ -153,7 +163,7 @@ public abstract class BackendConformanceTest {
     assertThat(imported.cachedTokens()).isEqualTo(prompt.length);
     assertThat(imported.tokens()).containsExactly(prompt);
 
-    int[] continued = continueFrom(target, imported, r.firstToken().tokenId(), STEPS, SamplingParams.greedy());
+    int[] continued = continueFrom(target, imported, r.firstToken().tokenId(), STEPS, sampling);
     assertThat(continued).containsExactly(uninterrupted);
     imported.close();
     assertThat(target.kvPool().freeBlocks()).isEqualTo(64);

@@ -92,10 +92,10 @@ public final class JavaBackend implements Backend {
    * @throws BackendException {@code MODEL_INVALID} when the file is unreadable or not a supported model
    */
   public static JavaBackend open(BackendConfig config) {
-    if (config.threads() <= 0 || config.kvBlocks() <= 0 || config.blockTokens() <= 0 || config.maxBatchTokens() <= 0) {
-      throw new IllegalArgumentException("threads, kvBlocks, blockTokens, maxBatchTokens: " + config
-          + " (expected: all > 0)");
-    }
+    requirePositive("threads", config.threads());
+    requirePositive("kvBlocks", config.kvBlocks());
+    requirePositive("blockTokens", config.blockTokens());
+    requirePositive("maxBatchTokens", config.maxBatchTokens());
     GgufFile gguf;
     try {
       gguf = GgufFile.open(config.modelPath());
@@ -424,6 +424,12 @@ public final class JavaBackend implements Backend {
   public String toString() {
     return "JavaBackend[" + info.name() + ", " + info.architecture() + ", " + layout.describe() + ", threads "
         + parallel.threads() + "]";
+  }
+
+  private static void requirePositive(String name, int value) {
+    if (value <= 0) {
+      throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+    }
   }
 
   private void requireOpen() {

@@ -188,16 +188,21 @@ final class Transformer {
   }
 
   private static float dot(MemorySegment seg, long offset, float[] x, int xOffset, int n) {
-    return VectorKernels.ENABLED
-        ? VectorKernels.dotF32(seg, offset, x, xOffset, n)
-        : ScalarKernels.dotF32(seg, offset, x, xOffset, n);
+    if (!VectorKernels.ENABLED) {
+      return ScalarKernels.dotF32(seg, offset, x, xOffset, n);
+    }
+    return n < VectorKernels.lanes() && n % 8 == 0
+        ? VectorKernels.dotF32Short(seg, offset, x, xOffset, n)
+        : VectorKernels.dotF32(seg, offset, x, xOffset, n);
   }
 
   private static void axpy(float a, MemorySegment seg, long offset, float[] y, int yOffset, int n) {
-    if (VectorKernels.ENABLED) {
-      VectorKernels.axpyF32(a, seg, offset, y, yOffset, n);
-    } else {
+    if (!VectorKernels.ENABLED) {
       ScalarKernels.axpyF32(a, seg, offset, y, yOffset, n);
+    } else if (n < VectorKernels.lanes() && n % 8 == 0) {
+      VectorKernels.axpyF32Short(a, seg, offset, y, yOffset, n);
+    } else {
+      VectorKernels.axpyF32(a, seg, offset, y, yOffset, n);
     }
   }
 

@@ -111,6 +111,16 @@ class KernelTwinsTest {
 
         assertThat(VectorKernels.sumF32(seg, 0, n)).isCloseTo(ScalarKernels.sumF32(seg, 0, n), within(1e-4f * n));
 
+        if (n % 8 == 0) {
+          assertThat(VectorKernels.dotF32Short(seg, 0, b, 1, n))
+              .isCloseTo(ScalarKernels.dotF32(seg, 0, b, 1, n), within(1e-4f * n));
+          float[] z1 = random(rnd, n + 2);
+          float[] z2 = z1.clone();
+          VectorKernels.axpyF32Short(-1.5f, seg, 0, z1, 2, n);
+          ScalarKernels.axpyF32(-1.5f, seg, 0, z2, 2, n);
+          assertThat(z1).containsExactly(z2, within(1e-5f));
+        }
+
         float[] y1 = random(rnd, n + 2);
         float[] y2 = y1.clone();
         VectorKernels.axpyF32(0.37f, seg, 0, y1, 2, n);
