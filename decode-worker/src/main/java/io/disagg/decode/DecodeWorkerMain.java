@@ -82,6 +82,9 @@ public final class DecodeWorkerMain implements Callable<Integer> {
   @Option(names = "--config", description = "Properties file with the same keys as the flags (e.g. kv-blocks=512).")
   Path config;
 
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
   private final PrintWriter out;
   private final CountDownLatch stop;
 
@@ -116,13 +119,23 @@ public final class DecodeWorkerMain implements Callable<Integer> {
       err.println(e.getMessage());
       return CommandLine.ExitCode.USAGE;
     }
+    cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+      if (e instanceof CommandLine.ParameterException) {
+        err.println(e.getMessage());
+        return CommandLine.ExitCode.USAGE;
+      }
+      // a model that cannot be opened, a port in use: say what, without a stack trace
+      log.error("{} failed to start", cl.getCommandName(), e);
+      err.println(cl.getCommandName() + ": " + e.getMessage());
+      return CommandLine.ExitCode.SOFTWARE;
+    });
     return cl.execute(args);
   }
 
   @Override
   public Integer call() throws Exception {
     if (kvSecret == null) {
-      throw new CommandLine.ParameterException(new CommandLine(this),
+      throw new CommandLine.ParameterException(spec.commandLine(),
           "Missing --kv-secret (or DISAGG_KV_SECRET): the secret shared with prefill workers, >= 16 bytes");
     }
     BackendConfig config = BackendConfig.builder(model)
@@ -149,7 +162,7 @@ public final class DecodeWorkerMain implements Callable<Integer> {
       }
     } catch (IllegalArgumentException e) {
       opened.close();
-      throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage(), e);
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
     }
     DecodeWorkerServer s = b.build().start();
     CountDownLatch done = new CountDownLatch(1);

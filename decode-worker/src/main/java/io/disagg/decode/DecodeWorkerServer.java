@@ -11,6 +11,8 @@ import io.disagg.kv.KvTransferServer;
 import io.disagg.proto.v1.WorkerHealth;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -44,6 +46,7 @@ public final class DecodeWorkerServer implements AutoCloseable {
   private final Path kvUnixSocket;
   private final String workerId;
   private final byte[] kvSecret;
+  private final MeterRegistry meterRegistry;
   private final Clock clock;
   private final RateMeter tokenRate;
   private final DecodeEngine engine;
@@ -65,6 +68,7 @@ public final class DecodeWorkerServer implements AutoCloseable {
     this.kvUnixSocket = b.kvUnixSocket;
     this.workerId = b.workerId != null ? b.workerId : "decode-" + UUID.randomUUID().toString().substring(0, 8);
     this.kvSecret = b.kvSecret;
+    this.meterRegistry = b.meterRegistry;
     this.clock = b.clock;
     this.tokenRate = new RateMeter(clock, 10);
     this.engine = new DecodeEngine(backend, b.maxBatchSize, b.maxBatchTokens, b.queueCapacity, clock, tokenRate);
@@ -94,7 +98,8 @@ public final class DecodeWorkerServer implements AutoCloseable {
     try {
       KvAddress kvBind = kvUnixSocket != null ? KvAddress.unix(kvUnixSocket.toString())
           : KvAddress.tcp(host, requestedKvPort);
-      kvServer = KvTransferServer.builder().secret(kvSecret).destination(destination).bind(kvBind).start();
+      kvServer = KvTransferServer.builder().secret(kvSecret).meterRegistry(meterRegistry)
+          .destination(destination).bind(kvBind).start();
       kvAddress = kvServer.boundAddresses().getFirst().toString();
       grpc.start();
     } catch (RuntimeException e) {
@@ -228,6 +233,7 @@ public final class DecodeWorkerServer implements AutoCloseable {
     private int queueCapacity = 256;
     private int maxPendingTokens = 64;
     private Duration reservationTimeout = Duration.ofSeconds(30);
+    private MeterRegistry meterRegistry = Metrics.globalRegistry;
     private Clock clock = Clock.systemUTC();
     private RandomGenerator random = RandomGenerator.getDefault();
 
@@ -309,6 +315,12 @@ public final class DecodeWorkerServer implements AutoCloseable {
         throw new IllegalArgumentException("reservationTimeout: " + timeout + " (expected: > 0)");
       }
       this.reservationTimeout = timeout;
+      return this;
+    }
+
+    /** Where kv-transfer publishes its meters (default: Micrometer's global registry). */
+    public Builder meterRegistry(MeterRegistry meterRegistry) {
+      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
       return this;
     }
 

@@ -43,7 +43,8 @@ class DecodeWorkerServerTest {
   }
 
   private DecodeWorkerServer start(DecodeWorkerServer.Builder builder) {
-    DecodeWorkerServer server = builder.kvSecret(SimulatedBackend.KV_SECRET).build().start();
+    DecodeWorkerServer server = builder.kvSecret(SimulatedBackend.KV_SECRET)
+        .meterRegistry(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()).build().start();
     closeables.add(server);
     return server;
   }
@@ -260,6 +261,29 @@ class DecodeWorkerServerTest {
     assertThat(codeOf(decode(stub(server), colocated("new", prompt(2, 5), 10)))).isEqualTo(Status.Code.UNAVAILABLE);
     assertThat(running.done.get(30, TimeUnit.SECONDS).tokenIds()).hasSize(10);
     assertThat(server.awaitIdle(Duration.ofSeconds(10))).isTrue();
+  }
+
+  @Test
+  void decode_queueFull_isResourceExhausted() throws Exception {
+    GatedBackend gated = new GatedBackend(SimulatedBackend.create());
+    DecodeWorkerServer server = start(DecodeWorkerServer.builder(gated).queueCapacity(1));
+    DecodeWorkerGrpc.DecodeWorkerBlockingStub health = blocking(server);
+    DecodeWorkerGrpc.DecodeWorkerStub stub = stub(server);
+    gated.allowSteps(0);
+    StreamResult first = decode(stub, colocated("first", prompt(1, 5), 4));
+    assertThat(gated.awaitBlocked(30, TimeUnit.SECONDS)).isTrue(); // running, engine held in its step
+    StreamResult second = decode(stub, colocated("second", prompt(2, 5), 4));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (health.health(HealthRequest.getDefaultInstance()).getQueueDepth() < 1 && System.nanoTime() < deadline) {
+      Thread.onSpinWait(); // until the second request is queued
+    }
+
+    StreamResult third = decode(stub, colocated("third", prompt(3, 5), 4));
+
+    assertThat(codeOf(third)).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    gated.open();
+    assertThat(first.done.get(30, TimeUnit.SECONDS).tokenIds()).hasSize(4);
+    assertThat(second.done.get(30, TimeUnit.SECONDS).tokenIds()).hasSize(4);
   }
 
   @Test

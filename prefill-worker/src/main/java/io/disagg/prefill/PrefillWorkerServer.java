@@ -9,6 +9,8 @@ import io.disagg.prefill.internal.RateMeter;
 import io.disagg.proto.v1.WorkerHealth;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -50,7 +52,8 @@ public final class PrefillWorkerServer implements AutoCloseable {
     this.requestedGrpcPort = b.grpcPort;
     this.workerId = b.workerId != null ? b.workerId : "prefill-" + UUID.randomUUID().toString().substring(0, 8);
     this.tokenRate = new RateMeter(b.clock, 10);
-    this.pusher = new KvTransferPusher(KvTransferClient.builder().secret(b.kvSecret).build());
+    this.pusher = new KvTransferPusher(
+        KvTransferClient.builder().secret(b.kvSecret).meterRegistry(b.meterRegistry).build());
     this.engine = new PrefillEngine(backend, pusher, b.maxBatchTokens, b.maxBatchSize, b.queueCapacity, b.clock,
         tokenRate);
     PrefillService service = new PrefillService(backend.model(), engine, b.clock, b.random, () -> draining,
@@ -173,6 +176,7 @@ public final class PrefillWorkerServer implements AutoCloseable {
     private int maxBatchTokens = 2048;
     private int maxBatchSize = 32;
     private int queueCapacity = 256;
+    private MeterRegistry meterRegistry = Metrics.globalRegistry;
     private Clock clock = Clock.systemUTC();
     private RandomGenerator random = RandomGenerator.getDefault();
 
@@ -229,6 +233,12 @@ public final class PrefillWorkerServer implements AutoCloseable {
     /** Most prompts waiting; more are refused with RESOURCE_EXHAUSTED. */
     public Builder queueCapacity(int queueCapacity) {
       this.queueCapacity = positive(queueCapacity, "queueCapacity");
+      return this;
+    }
+
+    /** Where kv-transfer publishes its meters (default: Micrometer's global registry). */
+    public Builder meterRegistry(MeterRegistry meterRegistry) {
+      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
       return this;
     }
 

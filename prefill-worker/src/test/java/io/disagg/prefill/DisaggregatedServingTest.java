@@ -21,6 +21,7 @@ import io.disagg.proto.v1.ReserveKvRequest;
 import io.disagg.proto.v1.ReserveKvResponse;
 import io.disagg.proto.v1.WorkerHealth;
 import io.grpc.ManagedChannel;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -47,13 +48,15 @@ class DisaggregatedServingTest {
   }
 
   private DecodeWorkerServer decodeWorker(Backend backend) {
-    DecodeWorkerServer s = DecodeWorkerServer.builder(backend).kvSecret(SimulatedBackend.KV_SECRET).build().start();
+    DecodeWorkerServer s = DecodeWorkerServer.builder(backend).kvSecret(SimulatedBackend.KV_SECRET)
+        .meterRegistry(new SimpleMeterRegistry()).build().start();
     closeables.add(s);
     return s;
   }
 
   private PrefillWorkerServer prefillWorker(PrefillWorkerServer.Builder b) {
-    PrefillWorkerServer s = b.kvSecret(SimulatedBackend.KV_SECRET).build().start();
+    PrefillWorkerServer s = b.kvSecret(SimulatedBackend.KV_SECRET).meterRegistry(new SimpleMeterRegistry()).build()
+        .start();
     closeables.add(s);
     return s;
   }
@@ -349,7 +352,7 @@ class DisaggregatedServingTest {
   void disaggregated_overUnixSocket_equalsColocated(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
       throws Exception {
     DecodeWorkerServer d = DecodeWorkerServer.builder(SimulatedBackend.create()).kvSecret(SimulatedBackend.KV_SECRET)
-        .kvUnixSocket(dir.resolve("kv.sock")).build().start();
+        .meterRegistry(new SimpleMeterRegistry()).kvUnixSocket(dir.resolve("kv.sock")).build().start();
     closeables.add(d);
     PrefillWorkerServer p = prefillWorker(PrefillWorkerServer.builder(SimulatedBackend.create()));
     ManagedChannel dc = channel(d.grpcPort());

@@ -172,11 +172,17 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
     settings.prefill().forEach(builder::prefillWorker);
     settings.decode().forEach(builder::decodeWorker);
     RouterService service = builder.build();
+    Duration wait = settings.healthTimeout().plusSeconds(1);
     try {
-      Duration wait = settings.healthTimeout().plusSeconds(1);
       service.start().get(wait.toMillis(), TimeUnit.MILLISECONDS);
+      if (!service.ready()) {
+        // A cold JVM can spend most of the health timeout opening its first connections; they are open now.
+        service.pollHealth().get(wait.toMillis(), TimeUnit.MILLISECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } catch (Exception e) {
-      log.warn("first health round did not finish: {}", e.toString());
+      log.warn("first health rounds did not finish: {}", e.toString());
     }
     for (WorkerSnapshot w : service.workers()) {
       if (!w.inRotation()) {

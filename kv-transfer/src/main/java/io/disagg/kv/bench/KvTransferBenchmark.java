@@ -37,6 +37,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
 
 /**
  * {@code ./disagg bench kv-transfer}: moves 1 MiB, 16 MiB and 256 MiB KV caches (256 KiB blocks: 4 layers x 4 KV
@@ -51,13 +52,35 @@ public final class KvTransferBenchmark {
   private static final KvLayout LAYOUT = new KvLayout(4, 4, 64, KvDtype.F32, 32);
   private static final ModelFingerprint FINGERPRINT = new ModelFingerprint("0f".repeat(32), LAYOUT);
   private static final long MIB = 1 << 20;
-  private static final long[] SIZES = {MIB, 16 * MIB, 256 * MIB};
-  private static final int[] REPS = {60, 12, 5};
+  private static long[] SIZES = {MIB, 16 * MIB, 256 * MIB};
+  private static int[] REPS = {60, 12, 5};
+  private static List<String> TRANSPORTS = List.of("tcp", "uds");
+  private static boolean preferNative = true;
+  private static int frameBytes = 0;
 
   private KvTransferBenchmark() {}
 
+  /**
+   * Options: {@code --transports tcp,uds}, {@code --sizes-mib 1,16,256} with {@code --reps 60,12,5}, {@code --nio}
+   * (force the NIO transport), {@code --frame-bytes N} (client DATA frame size; default the client's).
+   */
   public static void main(String[] args) throws Exception {
-    int maxBlocks = (int) (SIZES[SIZES.length - 1] / LAYOUT.blockBytes());
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--transports" -> TRANSPORTS = List.of(args[++i].split(","));
+        case "--sizes-mib" -> SIZES = Arrays.stream(args[++i].split(",")).mapToLong(v -> Long.parseLong(v) * MIB)
+            .toArray();
+        case "--reps" -> REPS = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
+        case "--nio" -> preferNative = false;
+        case "--frame-bytes" -> frameBytes = Integer.parseInt(args[++i]);
+        default -> throw new IllegalArgumentException("unknown option " + args[i]
+            + " (expected: --transports, --sizes-mib, --reps, --nio, --frame-bytes)");
+      }
+    }
+    if (REPS.length != SIZES.length) {
+      throw new IllegalArgumentException("--reps: " + REPS.length + " values (expected: one per size)");
+    }
+    int maxBlocks = (int) (Arrays.stream(SIZES).max().orElseThrow() / LAYOUT.blockBytes());
     Path dir = Files.createTempDirectory("kv-bench");
     byte[] secret = new byte[32];
     new SecureRandom().nextBytes(secret);
@@ -68,47 +91,66 @@ public final class KvTransferBenchmark {
       fill(all, 42);
       PoolKvDestination destination = PoolKvDestination.builder().pool(target).fingerprint(FINGERPRINT).build();
       KvAddress udsAddress = KvAddress.unix(dir.resolve("kv.sock").toString());
+      KvTransferClient.Builder clientBuilder = KvTransferClient.builder().secret(secret).preferNative(preferNative)
+          .meterRegistry(new SimpleMeterRegistry());
+      if (frameBytes > 0) {
+        clientBuilder.maxDataFrameBytes(frameBytes);
+      }
       try (KvTransferServer server = KvTransferServer.builder().secret(secret).destination(destination)
-              .meterRegistry(new SimpleMeterRegistry()).bind(KvAddress.tcp("127.0.0.1", 0)).bind(udsAddress).start();
-          KvTransferClient client = KvTransferClient.builder().secret(secret)
-              .meterRegistry(new SimpleMeterRegistry()).build()) {
+              .preferNative(preferNative).meterRegistry(new SimpleMeterRegistry())
+              .bind(KvAddress.tcp("127.0.0.1", 0)).bind(udsAddress).start();
+          KvTransferClient client = clientBuilder.build()) {
         System.out.printf("kv-transfer benchmark: %s transport, %d-byte blocks, %d CPUs, JDK %s%n",
             client.transportName(), LAYOUT.blockBytes(), Runtime.getRuntime().availableProcessors(),
             Runtime.version());
-        for (String transport : List.of("tcp", "uds")) {
+        for (String transport : TRANSPORTS) {
           KvAddress address = "uds".equals(transport) ? server.boundAddresses().get(1) : server.boundAddresses().get(0);
-          // Warm up the JIT and the buffer pools on both paths.
+          // Warm up the JIT and the buffer pools on every path.
           for (int i = 0; i < 6; i++) {
-            pushOnce(client, destination, address, all, 64, "warm");
-            rawOnce(transport, dir, all, target, 64);
+            pushOnce(client, destination, address, all, 64, "warm", new long[1]);
+            rawOnce(transport, dir, all, target, 64, true);
+            rawOnce(transport, dir, all, target, 64, false);
           }
-          double lastX = 0;
-          double lastY = 0;
-          double heapPerByte = 0;
           for (int s = 0; s < SIZES.length; s++) {
             int blocks = (int) (SIZES[s] / LAYOUT.blockBytes());
             double[] ours = new double[REPS[s]];
             double[] raw = new double[REPS[s]];
-            long allocBefore = allocatedBytes();
+            double[] wire = new double[REPS[s]];
+            long[] allocated = new long[1];
+            long[] cpu = new long[3];
+            long[] wall = new long[3];
+            // Interleaved, so a burst of load from elsewhere on the box hits all three alike.
             for (int r = 0; r < REPS[s]; r++) {
-              ours[r] = pushOnce(client, destination, address, all, blocks, "b" + s + "-" + r);
-            }
-            long allocated = allocatedBytes() - allocBefore;
-            for (int r = 0; r < REPS[s]; r++) {
-              raw[r] = rawOnce(transport, dir, all, target, blocks);
+              long c0 = processCpuNanos();
+              long t0 = System.nanoTime();
+              ours[r] = pushOnce(client, destination, address, all, blocks, "b" + s + "-" + r, allocated);
+              long c1 = processCpuNanos();
+              long t1 = System.nanoTime();
+              raw[r] = rawOnce(transport, dir, all, target, blocks, true);
+              long c2 = processCpuNanos();
+              long t2 = System.nanoTime();
+              wire[r] = rawOnce(transport, dir, all, target, blocks, false);
+              cpu[0] += c1 - c0;
+              cpu[1] += c2 - c1;
+              cpu[2] += processCpuNanos() - c2;
+              wall[0] += t1 - t0;
+              wall[1] += t2 - t1;
+              wall[2] += System.nanoTime() - t2;
             }
             double x = median(ours);
             double y = median(raw);
-            double perByte = (double) allocated / ((double) SIZES[s] * REPS[s]);
+            double w = median(wire);
+            double perByte = (double) allocated[0] / ((double) SIZES[s] * REPS[s]);
             System.out.printf("  %s %4d MiB: kv-transfer %.2f GB/s (best %.2f), raw %.2f GB/s (best %.2f), "
-                    + "ratio %.2f, heap bytes/KV byte %.5f%n", transport, SIZES[s] / MIB, x, max(ours), y, max(raw),
-                x / y, perByte);
-            lastX = x;
-            lastY = y;
-            heapPerByte = perByte;
+                    + "ratio %.2f, heap bytes/KV byte %.5f; raw without CRC %.2f GB/s (best %.2f), ratio %.2f%n",
+                transport, SIZES[s] / MIB, x, max(ours), y, max(raw), x / y, perByte, w, max(wire), x / w);
+            System.out.printf("  %s %4d MiB: CPU cores busy (process CPU / wall): kv-transfer %.2f, raw %.2f, "
+                    + "raw without CRC %.2f%n", transport, SIZES[s] / MIB, (double) cpu[0] / wall[0],
+                (double) cpu[1] / wall[1], (double) cpu[2] / wall[2]);
+            summary.add(String.format("kv-transfer %s %dMiB: %.2f GB/s, raw %.2f GB/s, ratio %.2f, heap bytes/KV byte "
+                + "%.5f (raw without CRC %.2f GB/s, ratio %.2f)", transport, SIZES[s] / MIB, x, y, x / y, perByte, w,
+                x / w));
           }
-          summary.add(String.format("kv-transfer %s 256MiB: %.2f GB/s, raw %.2f GB/s, ratio %.2f, heap bytes/KV byte "
-              + "%.5f", transport, lastX, lastY, lastX / lastY, heapPerByte));
         }
       }
       all.close();
@@ -122,7 +164,7 @@ public final class KvTransferBenchmark {
 
   /** One push of the first {@code blocks} blocks; returns GB/s from the call to the receiver's consumer. */
   private static double pushOnce(KvTransferClient client, PoolKvDestination destination, KvAddress address,
-      KvReservation all, int blocks, String id) throws Exception {
+      KvReservation all, int blocks, String id, long[] allocated) throws Exception {
     List<MemorySegment> segments = new ArrayList<>(blocks);
     for (int i = 0; i < blocks; i++) {
       segments.add(all.blocks().get(i).segment().asReadOnly());
@@ -131,17 +173,24 @@ public final class KvTransferBenchmark {
     KvExport export = new KvExport(id, FINGERPRINT, tokens, new int[tokens], segments);
     KvTransferHeader header = KvTransferHeaders.forExport(export, "");
     CompletableFuture<ReceivedKv> arrived = destination.await(id);
+    long allocBefore = allocatedBytes();
     long start = System.nanoTime();
     client.push(address, header, export).get(60, TimeUnit.SECONDS);
     ReceivedKv kv = arrived.get(60, TimeUnit.SECONDS);
     long nanos = System.nanoTime() - start;
+    allocated[0] += allocatedBytes() - allocBefore;
     kv.reservation().close();
     return export.bytes() / (double) nanos;
   }
 
-  /** The baseline: blocking socket, block memory written and read in place, one ack byte at the end. */
-  private static double rawOnce(String transport, Path dir, KvReservation all, KvBlockPool target, int blocks)
-      throws Exception {
+  /**
+   * The baseline: a blocking socket, block memory written and read in place, one ack byte at the end. With
+   * {@code crc}, it does the same integrity work as the transport: the sender computes CRC32C over each block before
+   * writing it and sends the value after the payload, the receiver computes it over each block as it lands and
+   * compares before acking.
+   */
+  private static double rawOnce(String transport, Path dir, KvReservation all, KvBlockPool target, int blocks,
+      boolean crc) throws Exception {
     ServerSocketChannel listener;
     SocketAddress address;
     if ("uds".equals(transport)) {
@@ -158,12 +207,28 @@ public final class KvTransferBenchmark {
     try (listener; KvReservation into = target.reserve(blocks)) {
       CompletableFuture<Void> received = CompletableFuture.runAsync(() -> {
         try (SocketChannel in = listener.accept()) {
+          CRC32C check = new CRC32C();
           for (KvBlock b : into.blocks()) {
             ByteBuffer dst = b.segment().asByteBuffer();
             while (dst.hasRemaining()) {
+              int from = dst.position();
               if (in.read(dst) < 0) {
                 throw new IOException("raw sender closed early");
               }
+              if (crc) {
+                check.update(dst.duplicate().position(from).limit(dst.position()));
+              }
+            }
+          }
+          if (crc) {
+            ByteBuffer sent = ByteBuffer.allocate(4);
+            while (sent.hasRemaining()) {
+              if (in.read(sent) < 0) {
+                throw new IOException("raw sender closed early");
+              }
+            }
+            if (sent.getInt(0) != (int) check.getValue()) {
+              throw new IOException("raw CRC32C mismatch");
             }
           }
           in.write(ByteBuffer.allocate(1));
@@ -176,10 +241,21 @@ public final class KvTransferBenchmark {
           out.socket().setTcpNoDelay(true);
         }
         long start = System.nanoTime();
+        CRC32C check = new CRC32C();
         for (int i = 0; i < blocks; i++) {
           ByteBuffer src = all.blocks().get(i).segment().asByteBuffer();
+          if (crc) {
+            check.update(src);
+            src.rewind();
+          }
           while (src.hasRemaining()) {
             out.write(src);
+          }
+        }
+        if (crc) {
+          ByteBuffer value = ByteBuffer.allocate(4).putInt(0, (int) check.getValue());
+          while (value.hasRemaining()) {
+            out.write(value);
           }
         }
         ByteBuffer ack = ByteBuffer.allocate(1);
@@ -191,6 +267,11 @@ public final class KvTransferBenchmark {
         return blocks * LAYOUT.blockBytes() / (double) nanos;
       }
     }
+  }
+
+  private static long processCpuNanos() {
+    var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    return os.getProcessCpuTime();
   }
 
   private static long allocatedBytes() {

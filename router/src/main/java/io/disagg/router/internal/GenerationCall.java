@@ -460,8 +460,6 @@ public final class GenerationCall implements GenerateCall {
           .setUsage(usage())
           .setTiming(timing)
           .setServedBy(servedBy());
-      ctx.metrics().finished(timing.getFirstTokenUs(), timing.getTotalUs());
-      ctx.metrics().ended(modeTag(), decision.reason(), chunk.getFinishReason().name());
     }
     emit(out.build(), last);
   }
@@ -522,6 +520,8 @@ public final class GenerationCall implements GenerateCall {
         terminated = true;
         active = null;
         reservation = null; // consumed by a finished decode: the worker freed it with the sequence
+        ctx.metrics().finished(chunk.getTiming().getFirstTokenUs(), chunk.getTiming().getTotalUs());
+        ctx.metrics().ended(modeTag(), decision.reason(), chunk.getFinishReason().name());
       }
       try {
         down.observer().onNext(chunk);

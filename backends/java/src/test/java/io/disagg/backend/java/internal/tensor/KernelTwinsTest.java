@@ -9,14 +9,14 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
-import jdk.incubator.vector.ShortVector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** Every Vector API kernel against its scalar twin, and the encoded formats against the gguf module's decoder. */
 class KernelTwinsTest {
-  private static final int[] LENGTHS = {32, 64, 96, 160, 256, 768, 1056};
+  private static final int[] BLOCK_LENGTHS = {32, 64, 96, 160, 256, 768, 1056};
+  private static final int[] FLOAT_LENGTHS = {1, 7, 16, 17, 48, 80, 100, 768, 1056};
 
   private static float[] random(SplittableRandom rnd, int n) {
     float[] v = new float[n];
@@ -42,7 +42,8 @@ class KernelTwinsTest {
   void dot_vectorKernel_matchesScalarTwinAndCodecDecode(WeightFormat format) {
     SplittableRandom rnd = new SplittableRandom(42 + format.ordinal());
     try (Arena arena = Arena.ofConfined()) {
-      for (int cols : LENGTHS) {
+      int[] lengths = format.blockElements() == 1 ? FLOAT_LENGTHS : BLOCK_LENGTHS;
+      for (int cols : lengths) {
         int rows = 3;
         float[] weights = random(rnd, rows * cols);
         MemorySegment data = encode(arena, format, weights);
@@ -170,45 +171,39 @@ class KernelTwinsTest {
     }
   }
 
-  @Test
-  void halfToFloat_everyBitPattern_matchesFloat16ToFloat() {
+  /**
+   * Every one of the 65536 half (and bfloat16) bit patterns goes through the vector dot kernel's widening exactly:
+   * the pattern sits in one lane of an otherwise zero row and is multiplied by a one-hot activation.
+   */
+  @ParameterizedTest
+  @EnumSource(value = WeightFormat.class, names = {"F16", "BF16"})
+  void dot_everyHalfBitPattern_widensExactly(WeightFormat format) {
     if (!VectorKernels.ENABLED) {
       return;
     }
-    short[] halves = new short[VectorKernels.L];
-    for (int base = 0; base < 65536; base += halves.length) {
-      for (int i = 0; i < halves.length; i++) {
-        halves[i] = (short) (base + i);
-      }
-      float[] widened = VectorKernels.halfToFloat(ShortVector.fromArray(VectorKernels.H, halves, 0)).toArray();
-      for (int i = 0; i < halves.length; i++) {
-        float expected = Float.float16ToFloat(halves[i]);
+    int n = 2 * VectorKernels.L; // one iteration of the unrolled vector loop, no scalar tail
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment row = arena.allocate(2L * n);
+      float[] x = new float[n];
+      WeightMatrix m = WeightMatrix.of(format, row, 1, n);
+      for (int bits = 0; bits < 65536; bits++) {
+        int lane = bits % n;
+        row.fill((byte) 0);
+        row.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, lane, (short) bits);
+        java.util.Arrays.fill(x, 0f);
+        x[lane] = 1f;
+        float expected = format == WeightFormat.F16
+            ? Float.float16ToFloat((short) bits)
+            : ScalarKernels.bf16ToFloat((short) bits);
+        float actual = m.dot(0, x, 0);
         if (Float.isNaN(expected)) {
-          // NaN payloads may differ in the quiet bit (the scalar intrinsic quiets signalling NaNs); NaN stays NaN.
-          assertThat(widened[i]).as("half 0x%04x", base + i).isNaN();
-          continue;
+          assertThat(actual).as("%s 0x%04x", format, bits).isNaN();
+        } else if (expected == 0f) {
+          assertThat(actual).as("%s 0x%04x", format, bits).isZero(); // -0 + 0 sums to +0
+        } else {
+          assertThat(Float.floatToRawIntBits(actual)).as("%s 0x%04x", format, bits)
+              .isEqualTo(Float.floatToRawIntBits(expected));
         }
-        assertThat(Float.floatToRawIntBits(widened[i])).as("half 0x%04x", base + i)
-            .isEqualTo(Float.floatToRawIntBits(expected));
-      }
-    }
-  }
-
-  @Test
-  void bf16ToFloat_vector_matchesScalarTwin() {
-    if (!VectorKernels.ENABLED) {
-      return;
-    }
-    SplittableRandom rnd = new SplittableRandom(5);
-    short[] bits = new short[VectorKernels.L];
-    for (int round = 0; round < 1000; round++) {
-      for (int i = 0; i < bits.length; i++) {
-        bits[i] = (short) rnd.nextInt();
-      }
-      float[] widened = VectorKernels.bf16ToFloat(ShortVector.fromArray(VectorKernels.H, bits, 0)).toArray();
-      for (int i = 0; i < bits.length; i++) {
-        assertThat(Float.floatToRawIntBits(widened[i]))
-            .isEqualTo(Float.floatToRawIntBits(ScalarKernels.bf16ToFloat(bits[i])));
       }
     }
   }
