@@ -44,6 +44,10 @@ public final class DecodeWorkerMain implements Callable<Integer> {
   @Option(names = "--kv-unix-socket", description = "Serve kv-transfer on this Unix socket instead of TCP.")
   Path kvUnixSocket;
 
+  @Option(names = "--kv-advertise",
+      description = "kv-transfer address to hand to prefill workers when the bound one is not reachable by them.")
+  String kvAdvertise;
+
   @Option(names = "--kv-secret", description = "Shared secret kv-transfer peers must prove (env DISAGG_KV_SECRET).")
   String kvSecret;
 
@@ -159,6 +163,9 @@ public final class DecodeWorkerMain implements Callable<Integer> {
           .reservationTimeout(Duration.ofMillis(reservationTimeoutMs));
       if (workerId != null) {
         b.workerId(workerId);
+      }
+      if (kvAdvertise != null) {
+        b.kvAdvertise(kvAdvertise);
       }
     } catch (IllegalArgumentException e) {
       opened.close();

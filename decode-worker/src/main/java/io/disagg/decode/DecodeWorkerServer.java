@@ -44,6 +44,7 @@ public final class DecodeWorkerServer implements AutoCloseable {
   private final int requestedGrpcPort;
   private final int requestedKvPort;
   private final Path kvUnixSocket;
+  private final String kvAdvertise;
   private final String workerId;
   private final byte[] kvSecret;
   private final MeterRegistry meterRegistry;
@@ -66,6 +67,7 @@ public final class DecodeWorkerServer implements AutoCloseable {
     this.requestedGrpcPort = b.grpcPort;
     this.requestedKvPort = b.kvPort;
     this.kvUnixSocket = b.kvUnixSocket;
+    this.kvAdvertise = b.kvAdvertise;
     this.workerId = b.workerId != null ? b.workerId : "decode-" + UUID.randomUUID().toString().substring(0, 8);
     this.kvSecret = b.kvSecret;
     this.meterRegistry = b.meterRegistry;
@@ -100,7 +102,7 @@ public final class DecodeWorkerServer implements AutoCloseable {
           : KvAddress.tcp(host, requestedKvPort);
       kvServer = KvTransferServer.builder().secret(kvSecret).meterRegistry(meterRegistry)
           .destination(destination).bind(kvBind).start();
-      kvAddress = kvServer.boundAddresses().getFirst().toString();
+      kvAddress = kvAdvertise != null ? kvAdvertise : kvServer.boundAddresses().getFirst().toString();
       grpc.start();
     } catch (RuntimeException e) {
       close();
@@ -161,7 +163,7 @@ public final class DecodeWorkerServer implements AutoCloseable {
     return new DecodeWorkerStats(reservations.granted(), reservations.size(),
         reservations.awaitingTransfer(), destination.completed(),
         destination.failed(), destination.bytes(), engine.imports(), engine.colocatedPrefills(),
-        engine.tokensGenerated());
+        engine.tokensGenerated(), engine.cancellations());
   }
 
   /** Releases reservations whose time is up (also done every second and on every ReserveKv and Health). */
@@ -226,6 +228,7 @@ public final class DecodeWorkerServer implements AutoCloseable {
     private int grpcPort;
     private int kvPort;
     private Path kvUnixSocket;
+    private String kvAdvertise;
     private String workerId;
     private byte[] kvSecret;
     private int maxBatchSize = 64;
@@ -265,6 +268,21 @@ public final class DecodeWorkerServer implements AutoCloseable {
     /** Serve kv-transfer on a Unix domain socket instead of TCP (the fast path on one host). */
     public Builder kvUnixSocket(Path path) {
       this.kvUnixSocket = path;
+      return this;
+    }
+
+    /**
+     * The kv-transfer address handed to prefill workers, when the bound one is not reachable from them (a wildcard
+     * bind such as 0.0.0.0, NAT, a Kubernetes service name); {@code host:port} or {@code unix:/path}.
+     */
+    public Builder kvAdvertise(String address) {
+      Objects.requireNonNull(address, "kvAdvertise");
+      try {
+        KvAddress.parse(address);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("kvAdvertise: " + address + " (expected: host:port or unix:/path)", e);
+      }
+      this.kvAdvertise = address;
       return this;
     }
 

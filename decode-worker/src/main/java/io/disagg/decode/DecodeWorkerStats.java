@@ -12,6 +12,7 @@ package io.disagg.decode;
  * @param imports caches adopted into the running batch
  * @param colocatedPrefills prompts this worker prefilled itself
  * @param tokensGenerated tokens produced (first tokens included)
+ * @param streamsCancelled Decode calls the client cancelled (or whose deadline passed)
  */
 public record DecodeWorkerStats(
     long reservationsGranted,
@@ -22,4 +23,5 @@ public record DecodeWorkerStats(
     long transferBytes,
     long imports,
     long colocatedPrefills,
-    long tokensGenerated) {}
+    long tokensGenerated,
+    long streamsCancelled) {}

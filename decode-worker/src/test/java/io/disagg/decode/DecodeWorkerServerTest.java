@@ -192,9 +192,16 @@ class DecodeWorkerServerTest {
     assertThat(during.getRunningSequences()).isEqualTo(1);
 
     ctx.cancel(null);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (server.stats().streamsCancelled() == 0 && System.nanoTime() < deadline) {
+      Thread.onSpinWait(); // until the server saw the cancellation (the client knows at once)
+    }
+    assertThat(server.stats().streamsCancelled()).isEqualTo(1);
     gated.open();
 
     assertThat(awaitFreeBlocks(health, freeBefore)).isEqualTo(freeBefore);
+    // the held step finished, then the sequence was dropped: nowhere near the 200 tokens it asked for
+    assertThat(server.stats().tokensGenerated()).isLessThan(10);
     assertThatThrownBy(() -> result.done.get(30, TimeUnit.SECONDS))
         .isInstanceOf(ExecutionException.class)
         .cause().isInstanceOf(StatusRuntimeException.class);
@@ -261,6 +268,34 @@ class DecodeWorkerServerTest {
     assertThat(codeOf(decode(stub(server), colocated("new", prompt(2, 5), 10)))).isEqualTo(Status.Code.UNAVAILABLE);
     assertThat(running.done.get(30, TimeUnit.SECONDS).tokenIds()).hasSize(10);
     assertThat(server.awaitIdle(Duration.ofSeconds(10))).isTrue();
+  }
+
+  @Test
+  void decode_colocatedWithoutKvRoomYet_waitsForRunningSequencesInsteadOfFailing() throws Exception {
+    // 10 blocks of 4 tokens; each request needs 4 + 20 positions = 6 blocks, so the second must wait for the first
+    GatedBackend gated = new GatedBackend(new SimulatedBackend(10, 4, 256, 0));
+    DecodeWorkerServer server = start(DecodeWorkerServer.builder(gated));
+    DecodeWorkerGrpc.DecodeWorkerBlockingStub health = blocking(server);
+    DecodeWorkerGrpc.DecodeWorkerStub stub = stub(server);
+    List<List<Integer>> expected = new ArrayList<>();
+    try (SimulatedBackend direct = SimulatedBackend.create()) {
+      expected.add(Reference.generate(direct, prompt(1, 4), SamplingParams.greedy(), 20));
+      expected.add(Reference.generate(direct, prompt(2, 4), SamplingParams.greedy(), 20));
+    }
+    gated.allowSteps(0);
+    StreamResult first = decode(stub, colocated("first", prompt(1, 4), 20));
+    assertThat(gated.awaitBlocked(30, TimeUnit.SECONDS)).isTrue();
+    StreamResult second = decode(stub, colocated("second", prompt(2, 4), 20));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (health.health(HealthRequest.getDefaultInstance()).getQueueDepth() < 1 && System.nanoTime() < deadline) {
+      Thread.onSpinWait(); // until the second request waits for admission
+    }
+    assertThat(health.health(HealthRequest.getDefaultInstance()).getFreeKvBlocks()).isEqualTo(4);
+
+    gated.open();
+
+    assertThat(first.done.get(30, TimeUnit.SECONDS).tokenIds()).isEqualTo(expected.get(0));
+    assertThat(second.done.get(30, TimeUnit.SECONDS).tokenIds()).isEqualTo(expected.get(1));
   }
 
   @Test

@@ -124,9 +124,15 @@ class RealEngineDecodeTest {
     assertThat(gated.awaitBlocked(30, TimeUnit.SECONDS)).isTrue();
     assertThat(health.health(HealthRequest.getDefaultInstance()).getFreeKvBlocks()).isLessThan(before);
     ctx.cancel(null);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (server.stats().streamsCancelled() == 0 && System.nanoTime() < deadline) {
+      Thread.onSpinWait(); // until the server saw the cancellation (the client knows at once)
+    }
+    assertThat(server.stats().streamsCancelled()).isEqualTo(1);
     gated.open();
 
     assertThat(DecodeWorkerServerTest.awaitFreeBlocks(health, before)).isEqualTo(before);
+    assertThat(server.stats().tokensGenerated()).isLessThan(10); // it asked for 1000
     assertThat(health.health(HealthRequest.getDefaultInstance()).getRunningSequences()).isZero();
   }
 }

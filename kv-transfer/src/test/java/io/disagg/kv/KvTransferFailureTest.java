@@ -94,6 +94,28 @@ class KvTransferFailureTest {
   }
 
   @Test
+  void transfer_noRoomLargerThanEagerCredit_senderStopsAtCreditAndConnectionIsReused() throws Exception {
+    // 300 KiB of eager credit: the 768 KiB transfer pipelines part of its payload before the REJECT arrives.
+    try (Peers peers = new Peers(LAYOUT, 3, 3, dir, s -> s.eagerPayloadBytes(300 << 10), c -> c);
+        KvReservation source = TestKv.randomCache(peers.senderPool, 3 * 32, 3)) {
+      KvReservation squatter = peers.receiverPool.reserve(2);
+      KvExport export = export(peers, source, "credit", 3 * 32);
+      KvTransferHeader header = KvTransferHeaders.forExport(export, "");
+      assertThat(reasonOf(peers.client.push(peers.tcp(), header, export))).isEqualTo(Reason.NO_ROOM);
+      assertThat(peers.serverCount("disagg.kv.transfer.bytes")).isZero();
+
+      squatter.close();
+      CompletableFuture<ReceivedKv> arrived = peers.destination.await("credit");
+      peers.client.push(peers.tcp(), header, export).get(10, TimeUnit.SECONDS);
+      try (KvReservation received = arrived.get(5, TimeUnit.SECONDS).reservation()) {
+        assertThat(TestKv.sameContents(source, received)).isTrue();
+      }
+      assertThat(peers.client.openConnections(peers.tcp())).isEqualTo(1);
+      assertPoolsWhole(peers, 3);
+    }
+  }
+
+  @Test
   void transfer_unknownReservation_rejected() throws Exception {
     try (Peers peers = new Peers(LAYOUT, 1, 1, dir);
         KvReservation source = TestKv.randomCache(peers.senderPool, 8, 3)) {

@@ -64,6 +64,42 @@ class KvTransferLoopbackTest {
   }
 
   @Test
+  void transports_linuxX86_64_usesNativeEpoll() {
+    boolean linuxX64 = System.getProperty("os.name").equals("Linux")
+        && List.of("amd64", "x86_64").contains(System.getProperty("os.arch"));
+    org.junit.jupiter.api.Assumptions.assumeTrue(linuxX64, "native epoll ships for linux-x86_64 only");
+    try (KvTransferClient client = KvTransferClient.builder().secret(TestKv.SECRET).build()) {
+      assertThat(client.transportName()).isEqualTo("epoll");
+    }
+  }
+
+  /** Both transports, both socket kinds, with and without pipelined payload; 16 MiB in frames of several sizes. */
+  @ParameterizedTest(name = "{0} {1} eager {2} frame {3}")
+  @CsvSource({
+      "epoll, tcp, 4194304, 1048576", "epoll, uds, 4194304, 4194304", "epoll, tcp, 0, 65536",
+      "nio, tcp, 4194304, 1048576", "nio, uds, 4194304, 4194304", "nio, uds, 0, 65536"
+  })
+  void push_eachTransport_receiverHoldsIdenticalBytes(String transport, String socket, int eager, int frame)
+      throws Exception {
+    boolean epoll = "epoll".equals(transport);
+    KvLayout layout = TestKv.LARGE;
+    int tokens = 2048;
+    int blocks = layout.blocksFor(tokens);
+    try (Peers peers = new Peers(layout, blocks, blocks, dir,
+        s -> s.preferNative(epoll).eagerPayloadBytes(eager), c -> c.preferNative(epoll).maxDataFrameBytes(frame))) {
+      org.junit.jupiter.api.Assumptions.assumeTrue(!epoll || "epoll".equals(peers.client.transportName()),
+          "native epoll not available here");
+      assertThat(peers.client.transportName()).isEqualTo(transport);
+      assertThat(peers.server.transportName()).isEqualTo(transport);
+      for (int i = 0; i < 3; i++) {
+        pushAndVerify(peers, peers.address(socket), "t" + i, tokens, 40 + i);
+      }
+      assertThat(peers.client.openConnections(peers.address(socket))).isEqualTo(1);
+      assertThat(peers.receiverPool.freeBlocks()).isEqualTo(blocks);
+    }
+  }
+
+  @Test
   void push_32Concurrent_everyByteVerified() throws Exception {
     KvLayout layout = TestKv.LARGE;
     int n = 40;

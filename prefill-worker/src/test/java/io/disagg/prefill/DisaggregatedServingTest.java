@@ -339,6 +339,13 @@ class DisaggregatedServingTest {
         .cause()
         .isInstanceOfSatisfying(StatusRuntimeException.class,
             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.CANCELLED));
+    // the client learns of its own cancel at once; wait until the server has seen it too
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (p.health().getQueueDepth() > 0 && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+    assertThat(p.health().getQueueDepth()).isZero();
+    assertThat(p.health().getTokensInFlight()).isEqualTo(6); // only the prompt being prefilled
     gated.openPrefills();
 
     assertThat(calls.get(0).done.get(30, TimeUnit.SECONDS).getKvTransferBytes()).isPositive();

@@ -74,4 +74,30 @@ class RealEngineDisaggregatedTest {
     assertThat(d.stats().imports()).isEqualTo(1);
     assertThat(p.stats().transferBytes()).isEqualTo(d.stats().transferBytes());
   }
+
+  @Test
+  void disaggregatedSeededSampling_onStories260K_equalsColocated() throws Exception {
+    DecodeWorkerServer d = DecodeWorkerServer.builder(RealModel.open(256)).kvSecret(SimulatedBackend.KV_SECRET)
+        .build().start();
+    closeables.add(d);
+    PrefillWorkerServer p = PrefillWorkerServer.builder(RealModel.open(256)).kvSecret(SimulatedBackend.KV_SECRET)
+        .build().start();
+    closeables.add(p);
+    ManagedChannel dc = channel(d.grpcPort());
+    var seeded = io.disagg.proto.v1.SamplingParams.newBuilder()
+        .setTemperature(0.9f).setTopP(0.95f).setSeed(1234).setHasSeed(true).build();
+    int[] prompt = RealModel.prompt(11, 33);
+
+    StreamResult disagg = DisaggregatedServingTest.disaggregate(
+        PrefillWorkerGrpc.newBlockingStub(channel(p.grpcPort())).withDeadlineAfter(60, TimeUnit.SECONDS),
+        DecodeWorkerGrpc.newBlockingStub(dc).withDeadlineAfter(60, TimeUnit.SECONDS), DecodeWorkerGrpc.newStub(dc),
+        "seeded-d", prompt, seeded, 30).done.get(60, TimeUnit.SECONDS);
+    StreamResult colo = new StreamResult();
+    DecodeWorkerGrpc.newStub(dc).withDeadlineAfter(60, TimeUnit.SECONDS).decode(io.disagg.proto.v1.DecodeRequest
+        .newBuilder().setRequestId("seeded-c").addAllPromptTokenIds(java.util.Arrays.stream(prompt).boxed().toList())
+        .setSampling(seeded).setMaxTokens(30).build(), colo);
+    colo.done.get(60, TimeUnit.SECONDS);
+
+    assertThat(disagg.tokenIds()).isNotEmpty().isEqualTo(colo.tokenIds());
+  }
 }

@@ -1,5 +1,6 @@
 package io.disagg.router;
 
+import io.disagg.openai.OpenAiHttpServer;
 import io.disagg.router.internal.RouterSettings;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -7,6 +8,8 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -16,8 +19,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Runs the router: loads the model's tokenizer, connects to the workers, serves {@code disagg.v1.Router} and prints
- * {@code disagg router ready: grpc=HOST:PORT} on stdout once serving. Logs go to stderr.
+ * Runs the router: loads the model's tokenizer, connects to the workers, serves {@code disagg.v1.Router} (and, with
+ * {@code --http-port}, the OpenAI-compatible HTTP API) and prints {@code disagg router ready: grpc=HOST:PORT} (plus
+ * {@code http=HOST:PORT}) on stdout once serving. Logs go to stderr.
  *
  * <p>Every option can also come from an environment variable {@code DISAGG_<OPTION>} (e.g. {@code DISAGG_GRPC_PORT})
  * or from the {@code --config} properties file under the option's name (e.g. {@code grpc-port=9000}); flags beat the
@@ -76,6 +80,30 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
       description = "Workers tried per stage when one is full or unreachable (default: 3).")
   Integer maxAttempts;
 
+  @Option(names = "--http-port", paramLabel = "PORT",
+      description = "OpenAI-compatible HTTP port; 0 picks a free one, -1 serves no HTTP (default: -1).")
+  Integer httpPort;
+
+  @Option(names = "--http-host", description = "Address the HTTP server binds (default: the --host value).")
+  String httpHost;
+
+  @Option(names = "--api-key", paramLabel = "KEY", split = ",",
+      description = "Key accepted as 'Authorization: Bearer KEY' on the HTTP and gRPC ports; repeatable or"
+          + " comma-separated; env DISAGG_API_KEY (default: none, both ports open).")
+  List<String> apiKeys;
+
+  @Option(names = "--api-key-file", paramLabel = "FILE",
+      description = "File with one accepted key per line (# comments allowed); adds to --api-key.")
+  Path apiKeyFile;
+
+  @Option(names = "--max-body-bytes", paramLabel = "N",
+      description = "Largest HTTP request body; larger ones get 413 (default: 4194304).")
+  Integer maxBodyBytes;
+
+  @Option(names = "--max-concurrent-requests", paramLabel = "N",
+      description = "HTTP completion requests served at once; more get 429 with Retry-After (default: 256).")
+  Integer maxConcurrentRequests;
+
   private final Map<String, String> env;
   private final PrintStream out;
 
@@ -115,7 +143,7 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
       running.close();
       stopped.countDown();
     }, "disagg-router-shutdown"));
-    out.println(running.server().readyLine());
+    out.println(running.readyLine());
     out.flush();
     stopped.await();
     return CommandLine.ExitCode.OK;
@@ -135,6 +163,12 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
     put(flags, "default-max-tokens", defaultMaxTokens);
     put(flags, "request-timeout", requestTimeout);
     put(flags, "max-attempts", maxAttempts);
+    put(flags, "http-port", httpPort);
+    put(flags, "http-host", httpHost);
+    put(flags, "api-key", apiKeys == null ? null : String.join(",", apiKeys));
+    put(flags, "api-key-file", apiKeyFile);
+    put(flags, "max-body-bytes", maxBodyBytes);
+    put(flags, "max-concurrent-requests", maxConcurrentRequests);
     return flags;
   }
 
@@ -144,12 +178,43 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
     }
   }
 
-  /** A started router: the service and its gRPC server. */
-  public record Running(RouterService service, RouterServer server) implements AutoCloseable {
+  /**
+   * A started router: the service, its gRPC server and, when {@code --http-port} is set, its OpenAI HTTP server.
+   * Closing stops HTTP first (its open generations are cancelled on the workers), then gRPC, then the service.
+   */
+  public record Running(RouterService service, RouterServer server, Optional<OpenAiHttpServer> http)
+      implements AutoCloseable {
+    public Running {
+      Objects.requireNonNull(service, "service");
+      Objects.requireNonNull(server, "server");
+      Objects.requireNonNull(http, "http");
+    }
+
+    /**
+     * The line launchers parse: {@code disagg router ready: grpc=HOST:PORT}, followed by {@code http=HOST:PORT} when
+     * HTTP is served.
+     */
+    public String readyLine() {
+      return server.readyLine() + http.map(h -> " http=" + hostPort(h.baseUrl())).orElse("");
+    }
+
+    private static String hostPort(String baseUrl) {
+      // baseUrl() is http://HOST:PORT/v1 with a connectable host (0.0.0.0 becomes 127.0.0.1).
+      String rest = baseUrl.substring("http://".length());
+      return rest.substring(0, rest.indexOf('/'));
+    }
+
     @Override
     public void close() {
-      server.close();
-      service.close();
+      try {
+        http.ifPresent(OpenAiHttpServer::close);
+      } finally {
+        try {
+          server.close();
+        } finally {
+          service.close();
+        }
+      }
     }
   }
 
@@ -189,10 +254,28 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
         log.warn("{} worker {} is not in rotation yet: {}", w.role(), w.id(), w.outOfRotationReason());
       }
     }
+    RouterServer server;
     try {
-      RouterServer server = RouterServer.start(service, settings.host(), settings.grpcPort());
-      return new Running(service, server);
+      server = RouterServer.start(service, settings.host(), settings.grpcPort(), settings.apiKeys());
     } catch (RuntimeException e) {
+      service.close();
+      throw e;
+    }
+    if (!settings.httpEnabled()) {
+      return new Running(service, server, Optional.empty());
+    }
+    try {
+      OpenAiHttpServer http = service.openAiHttpServer()
+          .host(settings.httpHost())
+          .port(settings.httpPort())
+          .apiKeys(settings.apiKeys())
+          .maxBodyBytes(settings.maxBodyBytes())
+          .maxConcurrentRequests(settings.maxConcurrentRequests())
+          .build()
+          .start();
+      return new Running(service, server, Optional.of(http));
+    } catch (RuntimeException e) {
+      server.close();
       service.close();
       throw e;
     }

@@ -1,11 +1,16 @@
 package io.disagg.router;
 
+import io.disagg.router.internal.ApiKeyInterceptor;
 import io.disagg.router.internal.RouterGrpcService;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.util.Collection;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
@@ -31,13 +36,30 @@ public final class RouterServer implements AutoCloseable {
    * @throws UncheckedIOException when the address cannot be bound
    */
   public static RouterServer start(RouterService service, String host, int port) {
+    return start(service, host, port, List.of());
+  }
+
+  /**
+   * Binds and starts serving; with {@code apiKeys}, every call must carry {@code authorization: Bearer <key>}
+   * metadata with one of them or it ends UNAUTHENTICATED.
+   *
+   * @param port the port, 0 for an ephemeral one (see {@link #port()})
+   * @param apiKeys accepted keys; empty leaves the port open
+   * @throws UncheckedIOException when the address cannot be bound
+   */
+  public static RouterServer start(RouterService service, String host, int port, Collection<String> apiKeys) {
     Objects.requireNonNull(service, "service");
     Objects.requireNonNull(host, "host");
+    Objects.requireNonNull(apiKeys, "apiKeys");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port: %s (expected: 0..65535)".formatted(port));
     }
+    ServerServiceDefinition routerService = new RouterGrpcService(service).bindService();
+    if (!apiKeys.isEmpty()) {
+      routerService = ServerInterceptors.intercept(routerService, new ApiKeyInterceptor(apiKeys));
+    }
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
-        .addService(new RouterGrpcService(service))
+        .addService(routerService)
         .build();
     try {
       server.start();

@@ -1,14 +1,17 @@
 package io.disagg.router;
 
+import io.disagg.openai.OpenAiHttpServer;
 import io.disagg.proto.v1.GenerateChunk;
 import io.disagg.proto.v1.GenerateRequest;
 import io.disagg.proto.v1.GenerateResponse;
 import io.disagg.proto.v1.ModelDescription;
 import io.disagg.router.internal.GenerationCall;
 import io.disagg.router.internal.HealthPoller;
+import io.disagg.router.internal.PromptTokens;
 import io.disagg.router.internal.RequestValidator;
 import io.disagg.router.internal.ResponseAggregator;
 import io.disagg.router.internal.RouterContext;
+import io.disagg.router.internal.RouterInferenceService;
 import io.disagg.router.internal.RouterMetrics;
 import io.disagg.router.internal.WorkerRegistry;
 import io.grpc.Deadline;
@@ -192,7 +195,22 @@ public final class RouterService implements AutoCloseable {
         .setChatTemplate(m.chatTemplate().orElse(""))
         .setBosTokenId(Math.max(0, m.tokenizer().bosId()))
         .setEosTokenId(Math.max(0, m.tokenizer().eosId()))
+        .setBosToken(PromptTokens.piece(m.tokenizer(), m.tokenizer().bosId()))
+        .setEosToken(PromptTokens.piece(m.tokenizer(), m.tokenizer().eosId()))
         .build();
+  }
+
+  /**
+   * A builder for the OpenAI-compatible HTTP server in front of this router, already wired to it: prompts are
+   * counted with the router's tokenizer, generations get the request timeout as their deadline, a client that goes
+   * away cancels its generations on the workers. The chat template sees the model's real BOS/EOS strings; the router
+   * does not add a second BOS when a rendered prompt already starts with one. Set host, port, keys and limits, then
+   * {@code build().start()}; the caller closes the server before this service.
+   */
+  public OpenAiHttpServer.Builder openAiHttpServer() {
+    ModelDescription m = model();
+    return OpenAiHttpServer.builder(new RouterInferenceService(this))
+        .chatTemplateTokens(m.getBosToken(), m.getEosToken());
   }
 
   public ServedModel servedModel() {

@@ -7,11 +7,14 @@
  * <p>Starting points:
  * <ul>
  *   <li>{@link io.disagg.router.RouterMain} — the command line ({@code --model}, {@code --decode}, {@code --prefill},
- *       ...), printing {@code disagg router ready: grpc=HOST:PORT}.</li>
+ *       {@code --http-port}, {@code --api-key}, ...), printing {@code disagg router ready: grpc=HOST:PORT} (and
+ *       {@code http=HOST:PORT}).</li>
  *   <li>{@link io.disagg.router.RouterService} — the router in-process: {@code generate} (streaming, with
  *       cancellation through {@link io.disagg.router.GenerateCall}), {@code model()}, {@code ready()}; what the OpenAI
  *       HTTP front end calls.</li>
- *   <li>{@link io.disagg.router.RouterServer} — {@code disagg.v1.Router} over gRPC.</li>
+ *   <li>{@link io.disagg.router.RouterServer} — {@code disagg.v1.Router} over gRPC, optionally behind API keys.</li>
+ *   <li>{@link io.disagg.router.RouterService#openAiHttpServer()} — the OpenAI-compatible HTTP server
+ *       ({@code disagg-openai}) wired to the router.</li>
  *   <li>{@link io.disagg.router.ServeModeClassifier} and {@link io.disagg.router.ThresholdClassifier} — the serve-mode
  *       decision point; {@link io.disagg.router.ServeReasons} lists the reason codes.</li>
  *   <li>{@link io.disagg.router.WorkerSelector} and {@link io.disagg.router.LeastLoadedSelector} — which worker to
@@ -19,7 +22,8 @@
  *   <li>{@link io.disagg.router.ServedModels} — loads the tokenizer and metadata from a GGUF file.</li>
  * </ul>
  *
- * <p>Owns: routing, request validation, worker registry and health polling, the Router gRPC service. Must not touch:
+ * <p>Owns: routing, request validation, worker registry and health polling, the Router gRPC service, API-key checks on
+ * it, and the adapter that puts the OpenAI HTTP front end on the router. Must not touch:
  * the engine, the workers' code or kv-transfer. The router reaches workers over gRPC only
  * ({@code disagg.v1.PrefillWorker}, {@code disagg.v1.DecodeWorker}) and reads the model file only for its tokenizer.
  */

@@ -1,5 +1,6 @@
 package io.disagg.router;
 
+import io.disagg.openai.OpenAiHttpServer;
 import io.disagg.proto.v1.RouterGrpc;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -22,7 +23,19 @@ final class Cluster implements AutoCloseable {
   final RouterServer server;
   final ManagedChannel channel;
 
+  /** The OpenAI HTTP server on an ephemeral port, when the cluster was built with one. */
+  final OpenAiHttpServer http;
+
   Cluster(int prefillWorkers, int decodeWorkers, Consumer<RouterService.Builder> configure) {
+    this(prefillWorkers, decodeWorkers, configure, List.of(), false);
+  }
+
+  /**
+   * @param apiKeys keys both ports require (empty: open)
+   * @param withHttp also serve the OpenAI HTTP API, as {@code RouterMain} does with {@code --http-port 0}
+   */
+  Cluster(int prefillWorkers, int decodeWorkers, Consumer<RouterService.Builder> configure, List<String> apiKeys,
+      boolean withHttp) {
     RouterService.Builder builder = RouterService.builder()
         .model(SimulatedModel.served())
         .disaggregateThreshold(16)
@@ -43,7 +56,8 @@ final class Cluster implements AutoCloseable {
     configure.accept(builder);
     router = builder.build();
     poll();
-    server = RouterServer.start(router, "127.0.0.1", 0);
+    server = RouterServer.start(router, "127.0.0.1", 0, apiKeys);
+    http = withHttp ? router.openAiHttpServer().host("127.0.0.1").port(0).apiKeys(apiKeys).build().start() : null;
     channel = Grpc.newChannelBuilder("127.0.0.1:" + server.port(), InsecureChannelCredentials.create()).build();
   }
 
@@ -74,6 +88,9 @@ final class Cluster implements AutoCloseable {
       channel.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    if (http != null) {
+      http.close();
     }
     server.close();
     router.close();

@@ -74,4 +74,53 @@ class RouterMainTest {
       }
     }
   }
+  @Test
+  void launch_withHttpPortAndKey_servesBothPortsBehindTheKeyAndPrintsBothInTheReadyLine() throws Exception {
+    Path model = model();
+    try (SimulatedDecodeWorker worker = SimulatedDecodeWorker.start("d0")) {
+      RouterSettings settings = RouterSettings.resolve(Map.of("model", model.toString(), "decode", worker.address(),
+          "health-interval", "0s", "health-timeout", "5s", "http-port", "0", "api-key", "sk-main"), Map.of());
+      try (RouterMain.Running running = RouterMain.launch(settings)) {
+        assertThat(running.readyLine()).matches(
+            "disagg router ready: grpc=127\\.0\\.0\\.1:\\d+ http=127\\.0\\.0\\.1:\\d+");
+        int httpPort = running.http().orElseThrow().port();
+        assertThat(running.readyLine()).endsWith(" http=127.0.0.1:" + httpPort);
+        try (io.disagg.openai.testing.RawHttp http = new io.disagg.openai.testing.RawHttp("127.0.0.1", httpPort)) {
+          // The simulated worker serves another model, so no decode worker is in rotation.
+          assertThat(http.get("/health", Map.of()).status()).isEqualTo(503);
+          assertThat(http.get("/v1/models", Map.of()).status()).isEqualTo(401);
+          var models = http.get("/v1/models", Map.of("Authorization", "Bearer sk-main"));
+          assertThat(models.status()).isEqualTo(200);
+          assertThat(models.body()).contains(running.service().servedModel().name());
+        }
+        ModelDescription description = running.service().model();
+        assertThat(description.getBosToken()).isNotEmpty();
+        assertThat(description.getEosToken()).isNotEmpty();
+
+        ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:" + running.server().port(),
+            InsecureChannelCredentials.create()).build();
+        try {
+          StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+              () -> RouterGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                  .getModel(GetModelRequest.getDefaultInstance()));
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+        } finally {
+          channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+      }
+    }
+  }
+
+  @Test
+  void launch_withoutHttpPort_servesNoHttp() throws Exception {
+    Path model = model();
+    try (SimulatedDecodeWorker worker = SimulatedDecodeWorker.start("d0")) {
+      RouterSettings settings = RouterSettings.resolve(Map.of("model", model.toString(), "decode", worker.address(),
+          "health-interval", "0s", "health-timeout", "5s"), Map.of());
+      try (RouterMain.Running running = RouterMain.launch(settings)) {
+        assertThat(running.http()).isEmpty();
+        assertThat(running.readyLine()).isEqualTo(running.server().readyLine()).doesNotContain("http=");
+      }
+    }
+  }
 }

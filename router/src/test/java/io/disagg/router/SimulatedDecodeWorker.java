@@ -10,6 +10,7 @@ import io.disagg.proto.v1.ReleaseKvRequest;
 import io.disagg.proto.v1.ReleaseKvResponse;
 import io.disagg.proto.v1.ReserveKvRequest;
 import io.disagg.proto.v1.ReserveKvResponse;
+import io.disagg.proto.v1.TokenLogprob;
 import io.disagg.proto.v1.WorkerHealth;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -186,12 +187,19 @@ final class SimulatedDecodeWorker implements AutoCloseable {
     }
   }
 
-  /** Emits chunks while the router's stream is ready, so the router's flow control is exercised. */
+  /**
+   * Emits chunks while the router's stream is ready, so the router's flow control is exercised. Stop strings work as
+   * on a real worker: text that could begin a stop string is held back, and a completed match ends the stream with
+   * FINISH_REASON_STOP and the text before it. With {@code top_logprobs}, each token lists itself and the next letters
+   * as alternatives (ids only: the router fills in their texts).
+   */
   private final class Stream {
     private final DecodeRequest request;
     private final ServerCallStreamObserver<DecodeChunk> call;
     private final boolean colocated;
     private final List<Integer> prompt;
+    private final StringBuilder generated = new StringBuilder();
+    private int emitted;
     private int sent;
     private boolean done;
 
@@ -215,16 +223,28 @@ final class SimulatedDecodeWorker implements AutoCloseable {
           return; // stalls until the router cancels
         }
         int token = sent == 0 && !colocated ? request.getFirstToken().getTokenId() : SimulatedModel.token(prompt, sent);
-        DecodeChunk.Builder chunk = DecodeChunk.newBuilder()
-            .addTokens(GeneratedToken.newBuilder().setTokenId(token).setLogprob(-0.5f))
-            .setTextDelta(String.valueOf((char) token));
-        if (sent == 0 && colocated) {
-          chunk.setPrefillUs(10L * prompt.size()).setQueuedUs(3);
+        GeneratedToken.Builder generatedToken = GeneratedToken.newBuilder().setTokenId(token).setLogprob(-0.5f);
+        for (int i = 0; i < request.getTopLogprobs(); i++) {
+          int alternative = 'a' + (token - 'a' + i) % 26;
+          generatedToken.addTop(TokenLogprob.newBuilder().setTokenId(alternative).setLogprob(-0.5f - i));
         }
+        generated.append((char) token);
         sent++;
-        if (sent >= total) {
-          chunk.setFinishReason(FinishReason.FINISH_REASON_LENGTH);
+        DecodeChunk.Builder chunk = DecodeChunk.newBuilder().addTokens(generatedToken);
+        int stopAt = stopMatch();
+        if (stopAt >= 0) {
+          chunk.setTextDelta(generated.substring(emitted, stopAt)).setFinishReason(FinishReason.FINISH_REASON_STOP);
           done = true;
+        } else if (sent >= total) {
+          chunk.setTextDelta(generated.substring(emitted)).setFinishReason(FinishReason.FINISH_REASON_LENGTH);
+          done = true;
+        } else {
+          int safe = generated.length() - heldBack();
+          chunk.setTextDelta(generated.substring(emitted, safe));
+          emitted = safe;
+        }
+        if (sent == 1 && colocated) {
+          chunk.setPrefillUs(10L * prompt.size()).setQueuedUs(3);
         }
         call.onNext(chunk.build());
         if (done) {
@@ -232,6 +252,32 @@ final class SimulatedDecodeWorker implements AutoCloseable {
           call.onCompleted();
         }
       }
+    }
+
+    /** Where the earliest complete stop string starts in the generated text, or -1. */
+    private int stopMatch() {
+      int earliest = -1;
+      for (String stop : request.getStopList()) {
+        int at = generated.indexOf(stop);
+        if (at >= 0 && (earliest < 0 || at < earliest)) {
+          earliest = at;
+        }
+      }
+      return earliest;
+    }
+
+    /** Length of the longest tail of the generated text that is a proper prefix of a stop string. */
+    private int heldBack() {
+      int held = 0;
+      for (String stop : request.getStopList()) {
+        for (int n = Math.min(stop.length() - 1, generated.length() - emitted); n > held; n--) {
+          if (generated.substring(generated.length() - n).equals(stop.substring(0, n))) {
+            held = n;
+            break;
+          }
+        }
+      }
+      return held;
     }
   }
 }

@@ -61,6 +61,7 @@ public final class DecodeEngine implements AutoCloseable {
   private final AtomicLong tokensGenerated = new AtomicLong();
   private final AtomicLong colocatedPrefills = new AtomicLong();
   private final AtomicLong imports = new AtomicLong();
+  private final AtomicLong cancellations = new AtomicLong();
   private final Thread thread;
 
   public DecodeEngine(Backend backend, int maxBatchSize, int maxBatchTokens, int queueCapacity, Clock clock,
@@ -117,6 +118,15 @@ public final class DecodeEngine implements AutoCloseable {
     } finally {
       lock.unlock();
     }
+  }
+
+  /** A client went away; counted at once, freed by the engine's next iteration. */
+  public void noteCancelled() {
+    cancellations.incrementAndGet();
+  }
+
+  public long cancellations() {
+    return cancellations.get();
   }
 
   /** Requests waiting for admission (inbox and waiting list). */

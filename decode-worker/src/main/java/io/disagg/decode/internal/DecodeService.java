@@ -106,6 +106,7 @@ public final class DecodeService extends DecodeWorkerGrpc.DecodeWorkerImplBase {
   public void decode(DecodeRequest request, StreamObserver<DecodeChunk> responseObserver) {
     ServerCallStreamObserver<DecodeChunk> observer = (ServerCallStreamObserver<DecodeChunk>) responseObserver;
     ChunkSink sink = new ChunkSink(observer, engine::wakeup, maxPendingTokens);
+    sink.onCancel(engine::noteCancelled);
     var enqueuedAt = clock.instant();
     int[] prompt;
     SamplingParams sampling;

@@ -105,8 +105,8 @@ public final class KvTransferBenchmark {
             Runtime.version());
         for (String transport : TRANSPORTS) {
           KvAddress address = "uds".equals(transport) ? server.boundAddresses().get(1) : server.boundAddresses().get(0);
-          // Warm up the JIT and the buffer pools on every path.
-          for (int i = 0; i < 6; i++) {
+          // Warm up the JIT (C2 still compiling steals one of the two cores) and the buffer pools on every path.
+          for (int i = 0; i < 25; i++) {
             pushOnce(client, destination, address, all, 64, "warm", new long[1]);
             rawOnce(transport, dir, all, target, 64, true);
             rawOnce(transport, dir, all, target, 64, false);

@@ -47,6 +47,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
   private byte[] clientNonce;
   private SendTask task;
   private ScheduledFuture<?> timeout;
+  /** Payload the server lets us send after a HEADER before its ACCEPT (from AUTH_OK). */
+  private long eagerBytes;
 
   public ClientHandler(Config config, io.disagg.kv.KvAddress address) {
     this.config = config;
@@ -108,7 +110,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     state = State.AWAIT_ACCEPT;
     config.meters().started(address.transport());
     armTimeout("accept");
-    ctx.writeAndFlush(new Frames.Header(t.header));
+    ctx.write(new Frames.Header(t.header), ctx.voidPromise());
+    // Pipelined: payload up to the server's credit (and the trailer, if it all fits) goes with the header.
+    writeMore(t);
+    ctx.flush();
   }
 
   @Override
@@ -152,19 +157,29 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
           return;
         }
         disarmTimeout();
+        eagerBytes = ((Frames.AuthOk) frame).eagerBytes();
         state = State.IDLE;
         ready.complete(this);
       }
       case AWAIT_ACCEPT -> {
         if (frame instanceof Frames.Accept) {
           disarmTimeout();
-          state = State.SENDING;
           task.acceptedNanos = config.nanoTime().getAsLong();
           task.markAccepted();
-          writeMore(task);
+          if (task.trailerSent) {
+            state = State.AWAIT_ACK;
+            armTimeout("ack");
+          } else {
+            state = State.SENDING;
+            writeMore(task);
+          }
         } else if (frame instanceof Frames.Reject r) {
           disarmTimeout();
           SendTask t = task;
+          if (!t.trailerSent) {
+            // Ends the rejected transfer on the wire: the server discards our eager payload up to here.
+            ctx.writeAndFlush(new Frames.Trailer((int) t.crc.getValue(), t.sentBytes), ctx.voidPromise());
+          }
           task = null;
           state = State.IDLE;
           Reason reason = Reason.fromWireCode(r.code());
@@ -194,11 +209,15 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Writes payload while the channel is writable and the task has bytes available; then the trailer. */
+  /**
+   * Writes payload while the channel is writable and the task has bytes available, then the trailer. Before the
+   * ACCEPT, only up to the server's eager credit.
+   */
   void writeMore(SendTask t) {
-    if (t != task || state != State.SENDING) {
+    if (t != task || (state != State.SENDING && state != State.AWAIT_ACCEPT)) {
       return;
     }
+    long limit = state == State.SENDING ? Long.MAX_VALUE : eagerBytes;
     if (t.isDone()) {
       abort(t, new KvTransferException(Reason.CANCELLED, "cancelled by the caller"));
       return;
@@ -206,10 +225,11 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     long units = t.totalUnits();
     long unitBytes = t.unitBytes();
     boolean wrote = false;
-    while (t.unit < units && t.unitAvailable(t.unit) && ctx.channel().isWritable()) {
+    while (t.unit < units && t.unitAvailable(t.unit) && ctx.channel().isWritable() && t.sentBytes < limit) {
       int block = t.unitBlock(t.unit);
       long offset = t.unitOffset(t.unit) + t.offsetInUnit;
-      int length = (int) Math.min(config.maxDataFrameBytes(), unitBytes - t.offsetInUnit);
+      int length = (int) Math.min(Math.min(config.maxDataFrameBytes(), unitBytes - t.offsetInUnit),
+          limit - t.sentBytes);
       MemorySegment source = t.blocks.get(block).asSlice(offset, length);
       ByteBuffer view = source.asByteBuffer();
       t.crc.update(view);
@@ -225,10 +245,13 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         t.offsetInUnit = 0;
       }
     }
-    if (t.unit == units && t.finished()) {
+    if (t.unit == units && t.finished() && !t.trailerSent) {
+      t.trailerSent = true;
       t.trailerNanos = config.nanoTime().getAsLong();
-      state = State.AWAIT_ACK;
-      armTimeout("ack");
+      if (state == State.SENDING) {
+        state = State.AWAIT_ACK;
+        armTimeout("ack");
+      }
       ctx.write(new Frames.Trailer((int) t.crc.getValue(), t.sentBytes), ctx.voidPromise());
       wrote = true;
     }

@@ -105,6 +105,45 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     }
   }
 
+  /** Whether the next stream bytes are DATA payload (and none are buffered here). */
+  boolean inPayload() {
+    return dataRemaining > 0 && !failed && !internalBuffer().isReadable();
+  }
+
+  int payloadBlock() {
+    return dataBlock;
+  }
+
+  long payloadOffset() {
+    return dataOffset;
+  }
+
+  int payloadRemaining() {
+    return dataRemaining;
+  }
+
+  /**
+   * How many more bytes complete what the decoder is in the middle of: the rest of a DATA payload, of a frame prefix
+   * (with DATA's sub-header, which is also a whole TRAILER), or of a control frame. Reading no more than this never
+   * pulls the next frame's payload into a read buffer.
+   */
+  int bytesWanted() {
+    if (failed) {
+      return 64 << 10;
+    }
+    if (dataRemaining > 0) {
+      return dataRemaining;
+    }
+    ByteBuf in = internalBuffer();
+    int have = in.readableBytes();
+    int head = Frames.PREFIX_BYTES + Frames.DATA_SUBHEADER_BYTES;
+    if (have >= Frames.PREFIX_BYTES && in.getByte(in.readerIndex()) != Frames.DATA) {
+      long frame = Frames.PREFIX_BYTES + Math.min(in.getUnsignedInt(in.readerIndex() + 1), maxControlBytes);
+      return (int) Math.max(1, frame - have);
+    }
+    return Math.max(1, head - have);
+  }
+
   private static void checkKnownType(byte type) {
     switch (type) {
       case Frames.HELLO, Frames.CHALLENGE, Frames.AUTH, Frames.AUTH_OK, Frames.HEADER, Frames.ACCEPT, Frames.REJECT,
@@ -126,7 +165,13 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         case Frames.CHALLENGE -> new Frames.Challenge(
             body.readUnsignedShort(), bytes(body, Frames.NONCE_BYTES), bytes(body, Frames.MAC_BYTES));
         case Frames.AUTH -> new Frames.Auth(bytes(body, Frames.MAC_BYTES));
-        case Frames.AUTH_OK -> new Frames.AuthOk();
+        case Frames.AUTH_OK -> {
+          int eager = body.readInt();
+          if (eager < 0) {
+            throw new CorruptedFrameException("AUTH_OK eager bytes " + eager + " (expected: >= 0)");
+          }
+          yield new Frames.AuthOk(eager);
+        }
         case Frames.HEADER -> {
           KvTransferHeader header = KvTransferHeader.parseFrom(body.nioBuffer());
           body.skipBytes(body.readableBytes());

@@ -52,7 +52,7 @@ public final class FrameEncoder extends MessageToMessageEncoder<Object> {
             .writeBytes(h.clientNonce());
         case Frames.Challenge c -> buf.writeShort(c.version()).writeBytes(c.serverNonce()).writeBytes(c.serverProof());
         case Frames.Auth a -> buf.writeBytes(a.clientProof());
-        case Frames.AuthOk ignored -> { }
+        case Frames.AuthOk a -> buf.writeInt(a.eagerBytes());
         case Frames.Header h -> buf.writeBytes(h.header().toByteArray());
         case Frames.Accept ignored -> { }
         case Frames.Reject r -> {

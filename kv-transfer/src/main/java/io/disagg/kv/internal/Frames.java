@@ -12,7 +12,8 @@ public final class Frames {
 
   /** "DKV1": first bytes of a HELLO body, so a stray client of another protocol fails at once. */
   public static final int MAGIC = 0x444B5631;
-  public static final int VERSION = 1;
+  /** 2: AUTH_OK grants payload credit; a sender may pipeline that much DATA after a HEADER, before ACCEPT. */
+  public static final int VERSION = 2;
   public static final int PREFIX_BYTES = 5;
   /** DATA body prefix: block index (u32) and offset within the block (u64). */
   public static final int DATA_SUBHEADER_BYTES = 12;
@@ -45,7 +46,11 @@ public final class Frames {
   /** Client's proof of the secret over both nonces. */
   public record Auth(byte[] clientProof) implements Control {}
 
-  public record AuthOk() implements Control {}
+  /**
+   * Authenticated. {@code eagerBytes}: payload the client may send after each HEADER without waiting for ACCEPT
+   * (0: none). After a REJECT the server discards that payload up to the client's TRAILER.
+   */
+  public record AuthOk(int eagerBytes) implements Control {}
 
   public record Header(KvTransferHeader header) implements Control {}
 

@@ -44,6 +44,7 @@ public final class SendTask implements KvSendSession {
   long unit;
   long offsetInUnit;
   long sentBytes;
+  boolean trailerSent;
   final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
   final long startNanos;
   long acquiredNanos;
@@ -190,9 +191,11 @@ public final class SendTask implements KvSendSession {
 
   /** Completes with the ack; the transport no longer reads the blocks. */
   void succeed(long ackNanos) {
+    // With pipelined payload the trailer may precede the accept; then "data" runs from the header.
+    long dataStart = trailerNanos < acceptedNanos ? headerNanos : acceptedNanos;
     TransferResult r = new TransferResult(header.getRequestId(), target.transport(), blocks.size(), sentBytes,
         Duration.ofNanos(acquiredNanos - startNanos), Duration.ofNanos(acceptedNanos - headerNanos),
-        Duration.ofNanos(trailerNanos - acceptedNanos), Duration.ofNanos(ackNanos - trailerNanos),
+        Duration.ofNanos(trailerNanos - dataStart), Duration.ofNanos(ackNanos - Math.max(trailerNanos, acceptedNanos)),
         Duration.ofNanos(ackNanos - startNanos));
     released.complete(null);
     result.complete(r);

@@ -7,7 +7,9 @@ import io.disagg.kv.KvTransferException;
 import io.disagg.kv.KvTransferException.Reason;
 import io.disagg.proto.v1.KvTransferHeader;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelFutureListener;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.socket.DuplexChannel;
+import java.util.concurrent.TimeUnit;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
@@ -37,9 +39,14 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
       KvMeters meters,
       LongSupplier nanoTime,
       RandomGenerator random,
-      String transport) {}
+      String transport,
+      int eagerBytes) {}
 
-  private enum State { AWAIT_HELLO, AWAIT_AUTH, READY, RECEIVING, CLOSED }
+  /** DISCARDING: after a REJECT, dropping the sender's eager payload until its TRAILER. */
+  private enum State { AWAIT_HELLO, AWAIT_AUTH, READY, RECEIVING, DISCARDING, CLOSED }
+
+  /** How long a connection that failed keeps draining the peer's bytes after our ERROR (see sendErrorAndClose). */
+  private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
 
   private final Config config;
   private State state = State.AWAIT_HELLO;
@@ -55,6 +62,7 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
   private long expected;
   private final CRC32C crc = new CRC32C();
   private long startNanos;
+  private long discarded;
 
   public ServerHandler(Config config) {
     this.config = config;
@@ -117,7 +125,7 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
           return;
         }
         state = State.READY;
-        ctx.writeAndFlush(new Frames.AuthOk());
+        ctx.writeAndFlush(new Frames.AuthOk(config.eagerBytes()));
       }
       case READY -> {
         if (frame instanceof Frames.Header h) {
@@ -135,6 +143,14 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
           }
           default -> fatal(ctx, Reason.PROTOCOL_ERROR, "unexpected " + frame.getClass().getSimpleName()
               + " during a transfer");
+        }
+      }
+      case DISCARDING -> {
+        switch (frame) {
+          case Frames.Trailer ignored -> state = State.READY;
+          case Frames.Cancel ignored -> close(ctx);
+          default -> fatal(ctx, Reason.PROTOCOL_ERROR, "expected TRAILER after REJECT, got "
+              + frame.getClass().getSimpleName());
         }
       }
       case CLOSED -> { }
@@ -224,10 +240,21 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
 
   private void reject(ChannelHandlerContext ctx, KvTransferHeader h, KvTransferException e) {
     config.meters().failed(config.transport(), e.reason(), 0);
+    // The sender may already have sent up to eagerBytes of payload; it ends the transfer with a TRAILER.
+    state = State.DISCARDING;
+    discarded = 0;
     ctx.writeAndFlush(new Frames.Reject(e.reason().wireCode(), e.getMessage()));
   }
 
   private void onData(ChannelHandlerContext ctx, DataFrame data) {
+    if (state == State.DISCARDING) {
+      discarded += data.content().readableBytes();
+      if (discarded > config.eagerBytes()) {
+        fatal(ctx, Reason.PROTOCOL_ERROR, "DATA after REJECT: " + discarded + " bytes (expected: <= "
+            + config.eagerBytes() + " eager bytes)");
+      }
+      return;
+    }
     if (state != State.RECEIVING) {
       fatal(ctx, Reason.PROTOCOL_ERROR, "DATA outside a transfer (state " + state + ")");
       return;
@@ -248,11 +275,33 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
     }
     MemorySegment dst = blocks.get(block).segment().asSlice(data.offset(), length);
     ByteBuffer target = dst.asByteBuffer();
-    payload.getBytes(payload.readerIndex(), target);
-    target.flip();
+    if (!isAt(payload, dst)) {
+      // Read into a socket buffer (a frame prefix shared the read, or TLS): the one copy, into place.
+      payload.getBytes(payload.readerIndex(), target);
+      target.flip();
+    }
     crc.update(target);
     filled[block] += length;
     received += length;
+  }
+
+  /**
+   * A buffer over the destination of the next {@code length} payload bytes of {@code block} from {@code offset}, for
+   * the socket to read into; {@code null} unless exactly that range is the next one this transfer expects (the same
+   * check {@link #onData} makes before copying). The buffer does not own the memory; releasing it frees nothing.
+   */
+  ByteBuf landing(int block, long offset, int length) {
+    if (state != State.RECEIVING || block >= filled.length || offset != filled[block] || length <= 0
+        || offset + length > blockBytes) {
+      return null;
+    }
+    return Unpooled.wrappedBuffer(blocks.get(block).segment().asSlice(offset, length).asByteBuffer()).clear();
+  }
+
+  /** Whether {@code payload} is the destination memory itself, i.e. the socket read it in place (see {@link #landing}). */
+  private static boolean isAt(ByteBuf payload, MemorySegment dst) {
+    return payload.isDirect() && payload.nioBufferCount() == 1
+        && MemorySegment.ofBuffer(payload.nioBuffer()).address() == dst.address();
   }
 
   private void onTrailer(ChannelHandlerContext ctx, Frames.Trailer trailer) {
@@ -318,20 +367,31 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
   private void fatal(ChannelHandlerContext ctx, Reason reason, String message) {
     if (reservation != null) {
       failTransfer(reason, message);
-    } else if (state == State.READY || state == State.AWAIT_HELLO || state == State.AWAIT_AUTH) {
+    } else if (state != State.CLOSED && state != State.RECEIVING) {
       config.meters().failed(config.transport(), reason, 0);
     }
     sendErrorAndClose(ctx, new KvTransferException(reason, message));
   }
 
+  /**
+   * Sends ERROR, then closes gracefully: our side of the stream ends (FIN) and whatever the peer still sends is read
+   * and dropped until it closes or {@link #LINGER_NANOS} pass. Closing with unread input would make the kernel send
+   * a reset, which can destroy the ERROR before the peer reads it.
+   */
   private void sendErrorAndClose(ChannelHandlerContext ctx, KvTransferException error) {
     state = State.CLOSED;
-    if (ctx.channel().isActive()) {
-      ctx.writeAndFlush(new Frames.Error(error.reason().wireCode(), error.getMessage()))
-          .addListener(ChannelFutureListener.CLOSE);
-    } else {
+    if (!ctx.channel().isActive()) {
       ctx.close();
+      return;
     }
+    ctx.writeAndFlush(new Frames.Error(error.reason().wireCode(), error.getMessage())).addListener(f -> {
+      if (f.isSuccess() && ctx.channel() instanceof DuplexChannel duplex) {
+        duplex.shutdownOutput();
+        ctx.executor().schedule(() -> ctx.close(), LINGER_NANOS, TimeUnit.NANOSECONDS);
+      } else {
+        ctx.close();
+      }
+    });
   }
 
   private void close(ChannelHandlerContext ctx) {
@@ -342,7 +402,7 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof IdleStateEvent idle) {
-      if (idle.state() == IdleState.READER_IDLE && state == State.RECEIVING) {
+      if (idle.state() == IdleState.READER_IDLE && (state == State.RECEIVING || state == State.DISCARDING)) {
         fatal(ctx, Reason.TIMEOUT, "no payload for the transfer idle timeout after " + received + " of "
             + expected + " bytes");
       } else if (idle.state() == IdleState.READER_IDLE && (state == State.AWAIT_HELLO || state == State.AWAIT_AUTH)) {

@@ -45,8 +45,9 @@ class FrameCodecTest {
     byte[] nonce = new byte[32];
     nonce[3] = 9;
     KvTransferHeader header = KvTransferHeader.newBuilder().setRequestId("r1").setBlockCount(3).addTokenIds(5).build();
-    byte[] wire = encode(new Frames.Hello(1, 1, nonce), new Frames.Challenge(1, nonce, nonce), new Frames.Auth(nonce),
-        new Frames.AuthOk(), new Frames.Header(header), new Frames.Accept(), new Frames.Reject(1, "no room ü"),
+    byte[] wire = encode(new Frames.Hello(Frames.VERSION, Frames.VERSION, nonce),
+        new Frames.Challenge(Frames.VERSION, nonce, nonce), new Frames.Auth(nonce),
+        new Frames.AuthOk(4096), new Frames.Header(header), new Frames.Accept(), new Frames.Reject(1, "no room ü"),
         new Frames.Trailer(0xCAFEBABE, 1L << 33), new Frames.Ack(77), new Frames.Cancel("bye"),
         new Frames.Error(7, "crc"));
     EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(1 << 20, 1 << 20));
@@ -142,7 +143,7 @@ class FrameCodecTest {
 
   @Test
   void helloWithWrongMagic_fails() {
-    byte[] wire = encode(new Frames.Hello(1, 1, new byte[32]));
+    byte[] wire = encode(new Frames.Hello(Frames.VERSION, Frames.VERSION, new byte[32]));
     wire[5] = 'X';
     EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(1024, 1024));
     assertThatThrownBy(() -> ch.writeInbound(Unpooled.wrappedBuffer(wire))).isInstanceOf(DecoderException.class)

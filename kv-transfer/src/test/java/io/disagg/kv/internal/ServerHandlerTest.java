@@ -44,7 +44,8 @@ class ServerHandlerTest {
 
   private EmbeddedChannel newServer() {
     ServerHandler.Config config = new ServerHandler.Config(handshake, destination,
-        new KvMeters(new SimpleMeterRegistry(), "receive"), System::nanoTime, new SplittableRandom(7), "tcp");
+        new KvMeters(new SimpleMeterRegistry(), "receive"), System::nanoTime, new SplittableRandom(7), "tcp",
+        1 << 20);
     return new EmbeddedChannel(new FrameDecoder(1 << 16, 1 << 16), FrameEncoder.INSTANCE, new ServerHandler(config));
   }
 
@@ -52,7 +53,7 @@ class ServerHandlerTest {
   private byte[] handshakeBytes(byte[] clientNonce) {
     byte[] serverNonce = new byte[Frames.NONCE_BYTES];
     new SplittableRandom(7).nextBytes(serverNonce);
-    return concat(encode(new Frames.Hello(1, 1, clientNonce)),
+    return concat(encode(new Frames.Hello(Frames.VERSION, Frames.VERSION, clientNonce)),
         encode(new Frames.Auth(handshake.clientProof(serverNonce, clientNonce))));
   }
 
@@ -140,7 +141,8 @@ class ServerHandlerTest {
   @Test
   void auth_wrongProof_closesWithAuthFailed() {
     EmbeddedChannel ch = newServer();
-    ch.writeInbound(Unpooled.wrappedBuffer(concat(encode(new Frames.Hello(1, 1, new byte[32])),
+    ch.writeInbound(Unpooled.wrappedBuffer(concat(
+        encode(new Frames.Hello(Frames.VERSION, Frames.VERSION, new byte[32])),
         encode(new Frames.Auth(new byte[32])))));
     assertThat(replies(ch)).last().isInstanceOfSatisfying(Frames.Error.class,
         e -> assertThat(e.code()).isEqualTo(KvTransferException.Reason.AUTH_FAILED.wireCode()));
@@ -165,6 +167,42 @@ class ServerHandlerTest {
     assertThat(replies(ch)).last().isInstanceOfSatisfying(Frames.Reject.class,
         r -> assertThat(r.code()).isEqualTo(KvTransferException.Reason.NO_ROOM.wireCode()));
     assertThat(ch.isActive()).isTrue();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void header_rejected_eagerPayloadDroppedUntilTrailerThenNextTransferAccepted() throws Exception {
+    EmbeddedChannel ch = newServer();
+    ch.writeInbound(Unpooled.wrappedBuffer(handshakeBytes(new byte[32])));
+    // A pipelining sender: HEADER, DATA and TRAILER in one go, for more blocks than the pool holds.
+    byte[] big = new byte[(int) (9 * LAYOUT.blockBytes())];
+    ch.writeInbound(Unpooled.wrappedBuffer(transferBytes(header("big", 9 * LAYOUT.blockTokens()), big, crc(big))));
+    byte[] payload = new byte[(int) (2 * LAYOUT.blockBytes())];
+    new SplittableRandom(5).nextBytes(payload);
+    CompletableFuture<ReceivedKv> received = destination.await("next");
+    ch.writeInbound(Unpooled.wrappedBuffer(transferBytes(header("next", 5), payload, crc(payload))));
+
+    assertThat(replies(ch)).extracting(f -> f.getClass().getSimpleName())
+        .containsExactly("Challenge", "AuthOk", "Reject", "Accept", "Ack");
+    received.getNow(null).reservation().close();
+    assertThat(pool.freeBlocks()).isEqualTo(pool.totalBlocks());
+    assertThat(ch.isActive()).isTrue();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void header_rejected_payloadBeyondEagerCredit_isProtocolError() {
+    EmbeddedChannel ch = newServer();
+    ch.writeInbound(Unpooled.wrappedBuffer(handshakeBytes(new byte[32])));
+    ch.writeInbound(Unpooled.wrappedBuffer(encode(new Frames.Header(header("big", 9 * LAYOUT.blockTokens())))));
+    // The server granted 1 MiB of eager payload (newServer); a rejected sender must stop there.
+    for (int i = 0; i < 1100 && ch.isActive(); i++) {
+      ch.writeInbound(Unpooled.wrappedBuffer(encode(new DataFrame(0, 0, Unpooled.wrappedBuffer(new byte[1024])))));
+    }
+    assertThat(replies(ch)).last().isInstanceOfSatisfying(Frames.Error.class,
+        e -> assertThat(e.code()).isEqualTo(KvTransferException.Reason.PROTOCOL_ERROR.wireCode()));
+    assertThat(ch.isActive()).isFalse();
+    assertThat(pool.freeBlocks()).isEqualTo(pool.totalBlocks());
     ch.finishAndReleaseAll();
   }
 

@@ -12,8 +12,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.UnaryOperator;
 
-/** A prefill side (client + pool) and a decode side (server + pool + destination) on loopback TCP and a Unix socket. */
+/**
+ * A prefill side (client + pool) and a decode side (server + pool + destination) on loopback TCP and a Unix socket.
+ * {@code -Dkv.test.transport=nio} forces the NIO transport on both sides (the default prefers native epoll); tweaks
+ * may override it.
+ */
 public final class Peers implements AutoCloseable {
+  private static final boolean PREFER_NATIVE = !"nio".equals(System.getProperty("kv.test.transport"));
+
   public final KvLayout layout;
   public final KvBlockPool senderPool;
   public final KvBlockPool receiverPool;
@@ -31,12 +37,14 @@ public final class Peers implements AutoCloseable {
     this.destination = PoolKvDestination.builder().pool(receiverPool).fingerprint(TestKv.fingerprint(layout)).build();
     this.server = serverTweaks.apply(KvTransferServer.builder()
         .secret(TestKv.SECRET)
+        .preferNative(PREFER_NATIVE)
         .destination(destination)
         .meterRegistry(serverMeters)
         .bind(KvAddress.tcp("127.0.0.1", 0))
         .bind(KvAddress.unix(socketDir.resolve("kv.sock").toString()))).start();
     this.client = clientTweaks.apply(KvTransferClient.builder()
         .secret(TestKv.SECRET)
+        .preferNative(PREFER_NATIVE)
         .meterRegistry(clientMeters)
         .responseTimeout(Duration.ofSeconds(10))).build();
   }

@@ -118,6 +118,26 @@ public final class PrefillEngine implements AutoCloseable {
     }
   }
 
+  /** A call was cancelled: a queued job leaves the queue at once (and is answered); others are seen by the engine. */
+  void cancelled(PrefillJob job) {
+    boolean removed;
+    lock.lock();
+    try {
+      removed = queue.remove(job);
+      if (removed) {
+        queuedTokens -= job.prompt.length;
+        publishQueue();
+      }
+      signalled = true;
+      work.signal();
+    } finally {
+      lock.unlock();
+    }
+    if (removed) {
+      job.fail(Status.CANCELLED.withDescription("prefill call cancelled while queued"));
+    }
+  }
+
   public int queueDepth() {
     return queueDepth;
   }

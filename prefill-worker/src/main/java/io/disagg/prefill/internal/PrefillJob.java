@@ -20,7 +20,8 @@ final class PrefillJob {
   private boolean answered;
 
   PrefillJob(String requestId, int[] prompt, SamplingParams sampling, String target, String reservationId,
-      Instant enqueuedAt, ServerCallStreamObserver<PrefillResponse> observer, Runnable wake) {
+      Instant enqueuedAt, ServerCallStreamObserver<PrefillResponse> observer,
+      java.util.function.Consumer<PrefillJob> onCancelled) {
     this.requestId = requestId;
     this.prompt = prompt;
     this.sampling = sampling;
@@ -31,7 +32,7 @@ final class PrefillJob {
     observer.setOnCancelHandler(() -> {
       cancelled = true;
       onCancel.run();
-      wake.run();
+      onCancelled.accept(this);
     });
   }
 

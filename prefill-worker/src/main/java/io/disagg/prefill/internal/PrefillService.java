@@ -57,7 +57,7 @@ public final class PrefillService extends PrefillWorkerGrpc.PrefillWorkerImplBas
       return;
     }
     engine.submit(new PrefillJob(request.getRequestId(), prompt, sampling, request.getDecodeTarget(),
-        request.getReservationId(), clock.instant(), observer, engine::wakeup));
+        request.getReservationId(), clock.instant(), observer, engine::cancelled));
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.disagg.router.internal;
 
+import io.disagg.backend.spi.Tokenizer;
 import io.disagg.proto.v1.DecodeChunk;
 import io.disagg.proto.v1.DecodeRequest;
 import io.disagg.proto.v1.FinishReason;
@@ -14,6 +15,7 @@ import io.disagg.proto.v1.ReserveKvResponse;
 import io.disagg.proto.v1.ServeMode;
 import io.disagg.proto.v1.ServedBy;
 import io.disagg.proto.v1.Timing;
+import io.disagg.proto.v1.TokenLogprob;
 import io.disagg.proto.v1.Usage;
 import io.disagg.router.ClassifierInput;
 import io.disagg.router.GenerateCall;
@@ -80,6 +82,8 @@ public final class GenerationCall implements GenerateCall {
   private long dispatchNanos;
   private long firstTokenNanos = -1;
   private int completionTokens;
+  /** The token before the next generated one (the last prompt token at first), for rendering token texts. */
+  private int previousToken = -1;
   private long workerQueuedUs;
   private long workerPrefillUs;
   private int cachedPromptTokens;
@@ -108,6 +112,9 @@ public final class GenerationCall implements GenerateCall {
     }
     this.req = prepared;
     this.invalid = error;
+    if (prepared != null && !prepared.promptTokenIds().isEmpty()) {
+      previousToken = prepared.promptTokenIds().getLast();
+    }
     this.requestId = prepared != null ? prepared.requestId() : request.getRequestId();
   }
 
@@ -436,11 +443,13 @@ public final class GenerationCall implements GenerateCall {
 
   private void forward(DecodeChunk chunk) {
     GenerateChunk.Builder out = GenerateChunk.newBuilder().setRequestId(requestId).setTextDelta(chunk.getTextDelta());
+    boolean details = req.wantsTokenDetails();
     for (GeneratedToken token : chunk.getTokensList()) {
       out.addTokenIds(token.getTokenId());
-    }
-    if (req.wantsTokenDetails()) {
-      out.addAllTokens(chunk.getTokensList());
+      if (details) {
+        out.addTokens(withText(token, previousToken));
+      }
+      previousToken = token.getTokenId();
     }
     completionTokens += chunk.getTokensCount();
     workerQueuedUs = Math.max(workerQueuedUs, chunk.getQueuedUs());
@@ -462,6 +471,32 @@ public final class GenerationCall implements GenerateCall {
           .setServedBy(servedBy());
     }
     emit(out.build(), last);
+  }
+
+  /**
+   * Fills the token's text, and its alternatives', where the worker left them empty (workers send ids; the router
+   * holds the tokenizer). Alternatives render after the same predecessor as the token they stand in for.
+   */
+  private GeneratedToken withText(GeneratedToken token, int previous) {
+    boolean complete = !token.getText().isEmpty();
+    for (TokenLogprob alt : token.getTopList()) {
+      complete &= !alt.getText().isEmpty();
+    }
+    if (complete) {
+      return token;
+    }
+    Tokenizer tokenizer = ctx.model().tokenizer();
+    GeneratedToken.Builder b = token.toBuilder();
+    if (token.getText().isEmpty()) {
+      b.setText(PromptTokens.text(tokenizer, previous, token.getTokenId()));
+    }
+    for (int i = 0; i < b.getTopCount(); i++) {
+      TokenLogprob alt = b.getTop(i);
+      if (alt.getText().isEmpty()) {
+        b.setTop(i, alt.toBuilder().setText(PromptTokens.text(tokenizer, previous, alt.getTokenId())));
+      }
+    }
+    return b.build();
   }
 
   private Usage usage() {

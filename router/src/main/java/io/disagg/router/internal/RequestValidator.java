@@ -86,7 +86,7 @@ public final class RequestValidator {
         if (r.getText().isEmpty()) {
           throw error(Status.INVALID_ARGUMENT, "prompt.text: empty (expected: non-empty text or token ids)");
         }
-        int[] ids = model.tokenizer().encodePrompt(r.getText());
+        int[] ids = PromptTokens.encode(model.tokenizer(), r.getText());
         List<Integer> out = new ArrayList<>(ids.length);
         for (int id : ids) {
           out.add(id);

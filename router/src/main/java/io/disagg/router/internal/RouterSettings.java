@@ -29,13 +29,44 @@ public record RouterSettings(
     Duration healthTimeout,
     int defaultMaxTokens,
     Duration requestTimeout,
-    int maxAttempts) {
+    int maxAttempts,
+    String httpHost,
+    int httpPort,
+    List<String> apiKeys,
+    int maxBodyBytes,
+    int maxConcurrentRequests) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
+  /** {@code http-port} value (and default) meaning "no HTTP server". */
+  public static final int HTTP_DISABLED = -1;
+  public static final int DEFAULT_MAX_BODY_BYTES = 4 << 20;
+  public static final int DEFAULT_MAX_CONCURRENT_REQUESTS = 256;
 
+  /**
+   * @param httpHost address the OpenAI HTTP server binds (defaults to {@code host})
+   * @param httpPort its port, 0 for an ephemeral one, {@link #HTTP_DISABLED} for none
+   * @param apiKeys keys accepted on both the HTTP and the gRPC port; empty leaves both open
+   */
   public RouterSettings {
     prefill = List.copyOf(prefill);
     decode = List.copyOf(decode);
+    apiKeys = List.copyOf(apiKeys);
+  }
+
+  /** Whether the OpenAI HTTP server is to be started. */
+  public boolean httpEnabled() {
+    return httpPort != HTTP_DISABLED;
+  }
+
+  /** Keys are secrets: never printed, e.g. when settings are logged. */
+  @Override
+  public String toString() {
+    return "RouterSettings[model=%s, host=%s, grpcPort=%d, prefill=%s, decode=%s, disaggregateThreshold=%d,"
+        .formatted(model, host, grpcPort, prefill, decode, disaggregateThreshold)
+        + " healthInterval=%s, healthTimeout=%s, defaultMaxTokens=%d, requestTimeout=%s, maxAttempts=%d,"
+        .formatted(healthInterval, healthTimeout, defaultMaxTokens, requestTimeout, maxAttempts)
+        + " httpHost=%s, httpPort=%d, apiKeys=%d key(s), maxBodyBytes=%d, maxConcurrentRequests=%d]"
+        .formatted(httpHost, httpPort, apiKeys.size(), maxBodyBytes, maxConcurrentRequests);
   }
 
   /**
@@ -79,8 +110,43 @@ public record RouterSettings(
         RouterService.DEFAULT_REQUEST_TIMEOUT.toSeconds() + "s"));
     int maxAttempts = integer("max-attempts", orDefault(first("max-attempts", flags, env, file),
         String.valueOf(RouterService.DEFAULT_MAX_ATTEMPTS)), 1, 100);
+    String httpHost = orDefault(first("http-host", flags, env, file), host);
+    int httpPort = integer("http-port", orDefault(first("http-port", flags, env, file),
+        String.valueOf(HTTP_DISABLED)), HTTP_DISABLED, 65535);
+    List<String> apiKeys = new ArrayList<>(list(first("api-key", flags, env, file)));
+    String keyFile = first("api-key-file", flags, env, file);
+    if (keyFile != null && !keyFile.isBlank()) {
+      apiKeys.addAll(readKeys(Path.of(keyFile.strip())));
+    }
+    int maxBodyBytes = integer("max-body-bytes", orDefault(first("max-body-bytes", flags, env, file),
+        String.valueOf(DEFAULT_MAX_BODY_BYTES)), 1, Integer.MAX_VALUE);
+    int maxConcurrent = integer("max-concurrent-requests", orDefault(first("max-concurrent-requests", flags, env,
+        file), String.valueOf(DEFAULT_MAX_CONCURRENT_REQUESTS)), 1, Integer.MAX_VALUE);
     return new RouterSettings(Path.of(model), host, port, prefill, decode, threshold, healthInterval, healthTimeout,
-        maxTokens, requestTimeout, maxAttempts);
+        maxTokens, requestTimeout, maxAttempts, httpHost, httpPort, apiKeys.stream().distinct().toList(),
+        maxBodyBytes, maxConcurrent);
+  }
+
+  /**
+   * One key per line; blank lines and {@code #} comments are skipped. A file without a single key is an error: the
+   * operator asked for protection, and an empty file must not silently leave the API open.
+   */
+  private static List<String> readKeys(Path path) {
+    List<String> keys = new ArrayList<>();
+    try {
+      for (String line : Files.readAllLines(path)) {
+        String key = line.strip();
+        if (!key.isEmpty() && !key.startsWith("#")) {
+          keys.add(key);
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalArgumentException("api-key-file: cannot read %s: %s".formatted(path, e), e);
+    }
+    if (keys.isEmpty()) {
+      throw new IllegalArgumentException("api-key-file: %s holds no key (expected: one key per line)".formatted(path));
+    }
+    return keys;
   }
 
   /** The environment variable for a key: {@code grpc-port} → {@code DISAGG_GRPC_PORT}. */

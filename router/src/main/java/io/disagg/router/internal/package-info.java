@@ -1,6 +1,8 @@
 /**
  * The router's implementation: the per-request state machine ({@code GenerationCall}), request validation, the worker
- * registry and health poller, and the gRPC adapter. May change at any time; use {@link io.disagg.router} instead.
+ * registry and health poller, the gRPC adapter and its API-key interceptor, the {@code InferenceService} adapter for
+ * the OpenAI HTTP front end, and prompt tokenization ({@code PromptTokens}). May change at any time; use
+ * {@link io.disagg.router} instead.
  *
  * <p>Must not touch: other modules' internals, the engine, kv-transfer. Worker RPCs are started detached from the
  * caller's gRPC context ({@code Context.ROOT}) because the router cancels them itself and must still send ReleaseKv

@@ -64,6 +64,64 @@ class RouterSettingsTest {
   }
 
   @Test
+  void resolve_httpDefaults_disabledOnHostWithOpenApi() {
+    RouterSettings s = RouterSettings.resolve(Map.of("model", "m.gguf", "decode", "d:1", "host", "10.0.0.1"),
+        Map.of());
+
+    assertThat(s.httpEnabled()).isFalse();
+    assertThat(s.httpPort()).isEqualTo(RouterSettings.HTTP_DISABLED);
+    assertThat(s.httpHost()).isEqualTo("10.0.0.1");
+    assertThat(s.apiKeys()).isEmpty();
+    assertThat(s.maxBodyBytes()).isEqualTo(4 << 20);
+    assertThat(s.maxConcurrentRequests()).isEqualTo(256);
+  }
+
+  @Test
+  void resolve_httpAndKeys_flagBeatsEnvBeatsFile_keyFileAddsKeys() throws IOException {
+    Path keys = dir.resolve("keys.txt");
+    Files.writeString(keys, "# operators\nsk-file-1\n\n  sk-file-2  \nsk-flag\n");
+    Path config = dir.resolve("router.properties");
+    Files.writeString(config, "http-port=9000\nhttp-host=0.0.0.0\napi-key=sk-config\nmax-body-bytes=1024\n");
+    Map<String, String> env = Map.of("DISAGG_CONFIG", config.toString(), "DISAGG_API_KEY", "sk-env",
+        "DISAGG_API_KEY_FILE", keys.toString(), "DISAGG_HTTP_PORT", "9100", "DISAGG_MAX_CONCURRENT_REQUESTS", "8");
+    Map<String, String> flags = Map.of("model", "m.gguf", "decode", "d:1", "http-port", "0",
+        "api-key", "sk-flag,sk-flag-2");
+
+    RouterSettings s = RouterSettings.resolve(flags, env);
+
+    assertThat(s.httpPort()).isZero();
+    assertThat(s.httpEnabled()).isTrue();
+    assertThat(s.httpHost()).isEqualTo("0.0.0.0");
+    assertThat(s.apiKeys()).containsExactly("sk-flag", "sk-flag-2", "sk-file-1", "sk-file-2");
+    assertThat(s.maxBodyBytes()).isEqualTo(1024);
+    assertThat(s.maxConcurrentRequests()).isEqualTo(8);
+    assertThat(s.toString()).doesNotContain("sk-").contains("apiKeys=4 key(s)");
+  }
+
+  @Test
+  void resolve_envApiKeyAlone_protects() {
+    RouterSettings s = RouterSettings.resolve(Map.of("model", "m.gguf", "decode", "d:1"),
+        Map.of("DISAGG_API_KEY", "sk-env"));
+    assertThat(s.apiKeys()).containsExactly("sk-env");
+  }
+
+  @Test
+  void resolve_badHttpValues_namesKeyAndExpectation() throws IOException {
+    Map<String, String> base = Map.of("model", "m.gguf", "decode", "d:1");
+    assertThatThrownBy(() -> RouterSettings.resolve(with(base, "http-port", "-2"), Map.of()))
+        .hasMessage("http-port: '-2' (expected: an integer in -1..65535)");
+    assertThatThrownBy(() -> RouterSettings.resolve(with(base, "max-body-bytes", "0"), Map.of()))
+        .hasMessageContaining("max-body-bytes: '0'");
+    assertThatThrownBy(() -> RouterSettings.resolve(with(base, "max-concurrent-requests", "x"), Map.of()))
+        .hasMessageContaining("max-concurrent-requests: 'x'");
+    Path empty = Files.writeString(dir.resolve("empty.txt"), "# no keys yet\n\n");
+    assertThatThrownBy(() -> RouterSettings.resolve(with(base, "api-key-file", empty.toString()), Map.of()))
+        .hasMessageContaining("api-key-file:").hasMessageContaining("holds no key");
+    assertThatThrownBy(() -> RouterSettings.resolve(with(base, "api-key-file", dir.resolve("missing").toString()),
+        Map.of())).hasMessageContaining("api-key-file: cannot read");
+  }
+
+  @Test
   void parse_durationForms() {
     assertThat(Durations.parse("k", "250ms")).isEqualTo(Duration.ofMillis(250));
     assertThat(Durations.parse("k", "2s")).isEqualTo(Duration.ofSeconds(2));

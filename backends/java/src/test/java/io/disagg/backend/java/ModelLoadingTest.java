@@ -159,4 +159,16 @@ class ModelLoadingTest {
         .isInstanceOfSatisfying(BackendException.class,
             e -> assertThat(e.code()).isEqualTo(BackendException.Code.MODEL_INVALID));
   }
+
+  @Test
+  void legacyGgufV1_refusedAsModelInvalid() {
+    Path v1 = TestModels.stories260K().getParent().resolveSibling("stories260K-gguf-v1")
+        .resolve("tinyllamas-stories-260k-f32.gguf");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(v1), "skipped: " + v1 + " not found");
+    assertThatThrownBy(() -> TestModels.open(v1, 1, 4))
+        .isInstanceOfSatisfying(BackendException.class, e -> {
+          assertThat(e.code()).isEqualTo(BackendException.Code.MODEL_INVALID);
+          assertThat(e.getMessage()).containsIgnoringCase("version");
+        });
+  }
 }

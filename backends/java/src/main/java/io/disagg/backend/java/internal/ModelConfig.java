@@ -10,6 +10,7 @@ import java.util.Set;
  * Hyper-parameters of a Llama-family model, read from GGUF metadata ({@code <arch>.block_count} and friends).
  *
  * @param ropeDims leading elements of each head that RoPE rotates
+ * @param ropeScale multiplies every RoPE frequency: {@code 1 / rope.scaling.factor} for linear scaling, else 1
  * @param neoxRope whether RoPE rotates pairs {@code (i, i + ropeDims/2)} (qwen2) instead of adjacent pairs (llama)
  */
 record ModelConfig(
@@ -25,6 +26,7 @@ record ModelConfig(
     int contextLength,
     float ropeBase,
     int ropeDims,
+    float ropeScale,
     boolean neoxRope,
     float rmsEps,
     Optional<String> chatTemplate) {
@@ -68,10 +70,17 @@ record ModelConfig(
       if (ropeDims <= 0 || ropeDims > headDim || ropeDims % 2 != 0) {
         throw invalid(gguf, "rope.dimension_count " + ropeDims + " (expected: even, in 1.." + headDim + ")");
       }
+      float ropeScale = 1f;
+      String scaling = gguf.findString(arch + ".rope.scaling.type").orElse("none");
+      if (scaling.equals("linear")) {
+        ropeScale = (float) (1.0 / gguf.findDouble(arch + ".rope.scaling.factor").orElse(1.0));
+      } else if (!scaling.equals("none")) {
+        throw invalid(gguf, "rope.scaling.type " + scaling + " is not supported (expected: none or linear)");
+      }
       float eps = (float) gguf.findDouble(arch + ".attention.layer_norm_rms_epsilon").orElse(1e-5);
       String name = gguf.findString("general.name").orElse(gguf.path().getFileName().toString());
       return new ModelConfig(name, arch, layers, dim, heads, kvHeads, headDim, ffn, vocab, context, ropeBase,
-          ropeDims, arch.equals("qwen2"), eps, gguf.findString("tokenizer.chat_template"));
+          ropeDims, ropeScale, arch.equals("qwen2"), eps, gguf.findString("tokenizer.chat_template"));
     } catch (GgufException e) {
       throw invalid(gguf, e.getMessage());
     }

@@ -28,6 +28,7 @@ final class ModelWeights {
   final float[][] bk; // [layer][kvDim], or null rows
   final float[][] bv; // [layer][kvDim], or null rows
   final WeightMatrix output; // [vocab][dim]; the embedding matrix itself when tied
+  final float[] ropeFrequencyFactors; // [ropeDims / 2] divisors of the RoPE frequencies (Llama 3.1), or null
   final long parameterCount;
   final long bytesPerToken;
 
@@ -65,6 +66,7 @@ final class ModelWeights {
     output = gguf.findTensor("output.weight").isPresent()
         ? matrix(gguf, "output.weight", c.vocabSize(), c.dim())
         : tokenEmbedding;
+    ropeFrequencyFactors = optionalVector(gguf, "rope_freqs.weight", c.ropeDims() / 2);
     parameterCount = gguf.tensors().stream().mapToLong(TensorInfo::elementCount).sum();
     long perToken = output.byteSize();
     for (int l = 0; l < n; l++) {

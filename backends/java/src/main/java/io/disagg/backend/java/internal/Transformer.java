@@ -40,7 +40,8 @@ final class Transformer {
     this.parallel = parallel;
     inverseFrequencies = new float[c.ropeDims() / 2];
     for (int i = 0; i < inverseFrequencies.length; i++) {
-      inverseFrequencies[i] = (float) Math.pow(c.ropeBase(), -2.0 * i / c.ropeDims());
+      double factor = w.ropeFrequencyFactors == null ? 1.0 : w.ropeFrequencyFactors[i];
+      inverseFrequencies[i] = (float) (c.ropeScale() * Math.pow(c.ropeBase(), -2.0 * i / c.ropeDims()) / factor);
     }
     attentionScale = (float) (1.0 / Math.sqrt(c.headDim()));
     int maxCols = Math.max(Math.max(c.dim(), c.qDim()), c.feedForwardDim());

@@ -63,10 +63,10 @@ class ParallelTest {
       p.forRange(4, 1, (share, from, to) -> {});
       Thread worker = Thread.getAllStackTraces().keySet().stream()
           .filter(t -> t.getName().equals("parked-check-1")).findFirst().orElseThrow();
-      // A worker that has finished its share parks; it never spins. Wait for it by polling its state with a bound.
+      // A worker that has finished its share parks; it never spins. Poll its state (yielding) within a bound.
       long deadline = System.nanoTime() + 5_000_000_000L;
       while (worker.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
-        Thread.onSpinWait();
+        Thread.yield();
       }
       assertThat(worker.getState()).isEqualTo(Thread.State.WAITING);
     }

@@ -159,15 +159,19 @@ public final class VectorKernels {
       long o1 = o0 + blockBytes;
       int x0 = xOffset + b * qk;
       int x1 = x0 + qk;
-      FloatVector s0 = FloatVector.zero(F);
-      FloatVector s1 = s0;
-      for (int j = 0; j < qk; j += 2 * L) {
-        ByteVector q0 = ByteVector.fromMemorySegment(B2, w, o0 + 2 + j, LE);
-        ByteVector q1 = ByteVector.fromMemorySegment(B2, w, o1 + 2 + j, LE);
+      ByteVector q0 = ByteVector.fromMemorySegment(B2, w, o0 + 2, LE);
+      FloatVector s0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, x0));
+      s0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, x0 + L), s0);
+      ByteVector q1 = ByteVector.fromMemorySegment(B2, w, o1 + 2, LE);
+      FloatVector s1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, x1));
+      s1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, x1 + L), s1);
+      for (int j = 2 * L; j < qk; j += 2 * L) { // only with 8-lane vectors
+        q0 = ByteVector.fromMemorySegment(B2, w, o0 + 2 + j, LE);
         s0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, x0 + j), s0);
-        s1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, x1 + j), s1);
         s0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, 1))
             .fma(FloatVector.fromArray(F, x, x0 + j + L), s0);
+        q1 = ByteVector.fromMemorySegment(B2, w, o1 + 2 + j, LE);
+        s1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, x1 + j), s1);
         s1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 1))
             .fma(FloatVector.fromArray(F, x, x1 + j + L), s1);
       }
