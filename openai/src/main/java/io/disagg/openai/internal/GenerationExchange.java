@@ -534,10 +534,13 @@ final class GenerationExchange {
   }
 
   /**
-   * {@code GeneratedToken} carries no text of its own: take it from a matching alternative, or from the chunk's text
-   * when the chunk holds this one token.
+   * The token's own text when the server filled it in; otherwise (older servers) a matching alternative's text, or the
+   * chunk's text when the chunk holds this one token.
    */
   private static String tokenText(GenerateChunk chunk, GeneratedToken token) {
+    if (!token.getText().isEmpty()) {
+      return token.getText();
+    }
     for (TokenLogprob alt : token.getTopList()) {
       if (alt.getTokenId() == token.getTokenId()) {
         return alt.getText();
