@@ -66,7 +66,7 @@ public final class RouterService implements AutoCloseable {
     ServeModeClassifier classifier = b.classifier != null ? b.classifier : ThresholdClassifier.of(b.threshold);
     this.ctx = new RouterContext(b.model, registry, classifier, b.selector, b.ticker, b.maxAttempts,
         Duration.ofSeconds(5), new RouterMetrics(b.meterRegistry, registry));
-    this.validator = new RequestValidator(b.model, b.defaultMaxTokens, b.requestIds);
+    this.validator = new RequestValidator(b.model, b.defaultMaxTokens, b.requestIds, b.seeds);
     this.poller = new HealthPoller(registry, b.model.modelSha256(), b.healthTimeout);
     this.requestTimeout = b.requestTimeout;
     this.healthInterval = b.healthInterval;
@@ -256,6 +256,7 @@ public final class RouterService implements AutoCloseable {
     private Duration healthTimeout = DEFAULT_HEALTH_TIMEOUT;
     private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
     private Supplier<String> requestIds = () -> UUID.randomUUID().toString();
+    private java.util.function.LongSupplier seeds = () -> java.util.concurrent.ThreadLocalRandom.current().nextLong();
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
 
     private Builder() {}
@@ -345,6 +346,16 @@ public final class RouterService implements AutoCloseable {
     /** Source of ids for requests that arrive without one (default: random UUIDs). */
     public Builder requestIds(Supplier<String> requestIds) {
       this.requestIds = Objects.requireNonNull(requestIds, "requestIds");
+      return this;
+    }
+
+    /**
+     * Source of sampler seeds for sampled requests that arrive without one (default: random). The router fixes the
+     * seed once so that the prefill worker (first token) and the decode worker (the rest) sample one consistent
+     * stream, as a seeded request would.
+     */
+    public Builder seeds(java.util.function.LongSupplier seeds) {
+      this.seeds = Objects.requireNonNull(seeds, "seeds");
       return this;
     }
 

@@ -25,11 +25,14 @@ public final class RequestValidator {
   private final ServedModel model;
   private final int defaultMaxTokens;
   private final Supplier<String> requestIds;
+  private final java.util.function.LongSupplier seeds;
 
-  public RequestValidator(ServedModel model, int defaultMaxTokens, Supplier<String> requestIds) {
+  public RequestValidator(
+      ServedModel model, int defaultMaxTokens, Supplier<String> requestIds, java.util.function.LongSupplier seeds) {
     this.model = model;
     this.defaultMaxTokens = defaultMaxTokens;
     this.requestIds = requestIds;
+    this.seeds = seeds;
   }
 
   PreparedRequest prepare(GenerateRequest r) throws StatusException {
@@ -77,6 +80,11 @@ public final class RequestValidator {
       maxTokens = r.getMaxTokens();
     }
     String id = r.getRequestId().isEmpty() ? requestIds.get() : r.getRequestId();
+    if (r.getSampling().getTemperature() > 0 && !r.getSampling().getHasSeed()) {
+      // Without a seed the prefill and decode workers would each draw their own; fixing one here makes a sampled
+      // request one stream whichever workers serve it.
+      r = r.toBuilder().setSampling(r.getSampling().toBuilder().setSeed(seeds.getAsLong()).setHasSeed(true)).build();
+    }
     return new PreparedRequest(r, id, prompt, maxTokens, forced);
   }
 

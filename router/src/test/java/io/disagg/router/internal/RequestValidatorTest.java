@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class RequestValidatorTest {
   private static final int CONTEXT = 64;
   private final RequestValidator validator = new RequestValidator(
-      new ServedModel("m", "sim", CONTEXT, "ab".repeat(32), Optional.empty(), new Bytes()), 16, () -> "generated-id");
+      new ServedModel("m", "sim", CONTEXT, "ab".repeat(32), Optional.empty(), new Bytes()), 16, () -> "generated-id", () -> 4242L);
 
   /** A byte-per-token tokenizer with BOS 256 (vocabulary 258). */
   private static final class Bytes implements Tokenizer {
@@ -82,6 +82,25 @@ class RequestValidatorTest {
           assertThat(e.getStatus().getCode()).isEqualTo(code);
           assertThat(e.getStatus().getDescription()).contains(descriptionPart);
         });
+  }
+
+  @Test
+  void prepare_sampledRequestWithoutSeed_getsOneFixedSeed() throws StatusException {
+    PreparedRequest prepared = validator.prepare(GenerateRequest.newBuilder().setText("hi")
+        .setSampling(SamplingParams.newBuilder().setTemperature(0.8f)).build());
+
+    assertThat(prepared.request().getSampling().getHasSeed()).isTrue();
+    assertThat(prepared.request().getSampling().getSeed()).isEqualTo(4242L);
+  }
+
+  @Test
+  void prepare_seededOrGreedyRequest_keepsItsSampling() throws StatusException {
+    PreparedRequest seeded = validator.prepare(GenerateRequest.newBuilder().setText("hi")
+        .setSampling(SamplingParams.newBuilder().setTemperature(0.8f).setSeed(7).setHasSeed(true)).build());
+    PreparedRequest greedy = validator.prepare(GenerateRequest.newBuilder().setText("hi").build());
+
+    assertThat(seeded.request().getSampling().getSeed()).isEqualTo(7L);
+    assertThat(greedy.request().getSampling().getHasSeed()).isFalse();
   }
 
   @Test
