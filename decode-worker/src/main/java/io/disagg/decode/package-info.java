@@ -10,7 +10,9 @@
  *   <li>{@link io.disagg.decode.DecodeWorkerStats} — counters for tests and operators.</li>
  * </ul>
  *
- * <p>Owns: the DecodeWorker gRPC service and the decode engine. Must not touch: the router, prefill workers, or any
- * backend's internals (only the backend SPI).
+ * <p>Owns: the DecodeWorker gRPC service and the decode engine. What it shares with the prefill worker (command-line
+ * skeleton, builder settings, gRPC endpoint, engine thread, wire conversions, status mapping) lives in
+ * {@code io.disagg.worker} (worker-common). Must not touch: the router, prefill workers, or any backend's internals
+ * (only the backend SPI).
  */
 package io.disagg.decode;

@@ -1,18 +1,12 @@
 package io.disagg.prefill;
 
 import io.disagg.backend.spi.Backend;
-import io.disagg.backend.spi.BackendConfig;
-import io.disagg.backend.spi.Backends;
-import io.disagg.prefill.internal.LayeredDefaults;
+import io.disagg.worker.WorkerCli;
+import io.disagg.worker.WorkerCommand;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -24,35 +18,10 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "prefill-worker", mixinStandardHelpOptions = true,
     description = "Disagg prefill worker: batches prompts through one backend and pushes each KV cache to a decode worker.")
-public final class PrefillWorkerMain implements Callable<Integer> {
-  private static final Logger log = LoggerFactory.getLogger(PrefillWorkerMain.class);
-
-  @Option(names = "--model", required = true, description = "GGUF model file.")
-  Path model;
-
-  @Option(names = "--backend", defaultValue = "java", description = "Backend name (default: ${DEFAULT-VALUE}).")
-  String backend;
-
-  @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default: ${DEFAULT-VALUE}).")
-  String host;
-
-  @Option(names = "--grpc-port", defaultValue = "0", description = "gRPC port; 0 picks one (default: 0).")
-  int grpcPort;
-
-  @Option(names = "--kv-secret", description = "Shared secret kv-transfer peers must prove (env DISAGG_KV_SECRET).")
-  String kvSecret;
+public final class PrefillWorkerMain extends WorkerCommand {
 
   @Option(names = "--worker-id", description = "Id reported in Health (default: prefill-<random>).")
   String workerId;
-
-  @Option(names = "--threads", defaultValue = "1", description = "Backend compute threads (default: ${DEFAULT-VALUE}).")
-  int threads;
-
-  @Option(names = "--kv-blocks", defaultValue = "1024", description = "KV pool blocks (default: ${DEFAULT-VALUE}).")
-  int kvBlocks;
-
-  @Option(names = "--block-tokens", defaultValue = "16", description = "Tokens per KV block (default: ${DEFAULT-VALUE}).")
-  int blockTokens;
 
   @Option(names = "--max-batch-tokens", defaultValue = "2048",
       description = "Most prompt tokens per prefill batch (default: ${DEFAULT-VALUE}).")
@@ -70,30 +39,17 @@ public final class PrefillWorkerMain implements Callable<Integer> {
       description = "On SIGTERM, wait this long for queued prompts (default: ${DEFAULT-VALUE}).")
   long drainTimeoutMs;
 
-  @Option(names = "--config", description = "Properties file with the same keys as the flags (e.g. kv-blocks=512).")
-  Path config;
-
-  @CommandLine.Spec
-  CommandLine.Model.CommandSpec spec;
-
-  private final PrintWriter out;
-  private final CountDownLatch stop;
-
-  PrefillWorkerMain(PrintWriter out, CountDownLatch stop) {
-    this.out = out;
-    this.stop = stop;
+  private PrefillWorkerMain(CountDownLatch stop) {
+    super(stop);
   }
 
   public static void main(String... args) {
-    int code = run(args);
-    if (code != 0) {
-      System.exit(code);
-    }
+    WorkerCli.exitOnFailure(run(args));
   }
 
   /** Parses {@code args}, runs the worker until SIGTERM (or the JVM exits) and returns the exit code. */
   public static int run(String... args) {
-    return run(System.getenv(), new PrintWriter(System.out, true), new PrintWriter(System.err, true), null, args);
+    return WorkerCli.execute(new PrefillWorkerMain(null), args);
   }
 
   /**
@@ -102,86 +58,26 @@ public final class PrefillWorkerMain implements Callable<Integer> {
    */
   public static int run(
       Map<String, String> env, PrintWriter out, PrintWriter err, CountDownLatch stop, String... args) {
-    PrefillWorkerMain main = new PrefillWorkerMain(out, stop);
-    CommandLine cl = new CommandLine(main).setOut(out).setErr(err);
-    try {
-      cl.setDefaultValueProvider(LayeredDefaults.from(args, env));
-    } catch (IllegalArgumentException e) {
-      err.println(e.getMessage());
-      return CommandLine.ExitCode.USAGE;
-    }
-    cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-      if (e instanceof CommandLine.ParameterException) {
-        err.println(e.getMessage());
-        return CommandLine.ExitCode.USAGE;
-      }
-      // a model that cannot be opened, a port in use: say what, without a stack trace
-      log.error("{} failed to start", cl.getCommandName(), e);
-      err.println(cl.getCommandName() + ": " + e.getMessage());
-      return CommandLine.ExitCode.SOFTWARE;
-    });
-    return cl.execute(args);
+    return WorkerCli.execute(new PrefillWorkerMain(stop), env, out, err, args);
   }
 
   @Override
   public Integer call() throws Exception {
-    if (kvSecret == null) {
-      throw new CommandLine.ParameterException(spec.commandLine(),
-          "Missing --kv-secret (or DISAGG_KV_SECRET): the secret shared with decode workers, >= 16 bytes");
-    }
-    BackendConfig config = BackendConfig.builder(model)
-        .threads(threads)
-        .kvBlocks(kvBlocks)
-        .blockTokens(blockTokens)
-        .maxBatchTokens(maxBatchTokens)
-        .build();
-    Backend opened = Backends.open(backend, config);
-    PrefillWorkerServer.Builder b;
-    try {
-      b = PrefillWorkerServer.builder(opened)
-          .host(host)
-          .grpcPort(grpcPort)
+    String kvSecret = options().requireKvSecret(spec(), "decode workers");
+    Backend opened = options().openBackend(maxBatchTokens);
+    PrefillWorkerServer.Builder b = configure(opened, () -> {
+      PrefillWorkerServer.Builder settings = PrefillWorkerServer.builder(opened)
+          .host(options().host())
+          .grpcPort(options().grpcPort())
           .kvSecret(kvSecret)
           .maxBatchSize(maxBatchSize)
           .maxBatchTokens(maxBatchTokens)
           .queueCapacity(queueCapacity);
       if (workerId != null) {
-        b.workerId(workerId);
+        settings.workerId(workerId);
       }
-    } catch (IllegalArgumentException e) {
-      opened.close();
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
-    }
-    PrefillWorkerServer s = b.build().start();
-    CountDownLatch done = new CountDownLatch(1);
-    Thread hook = Thread.ofPlatform().name("prefill-worker-shutdown").unstarted(() -> {
-      shutdown(s);
-      done.countDown();
+      return settings;
     });
-    Runtime.getRuntime().addShutdownHook(hook);
-    out.println(s.readyLine());
-    out.flush();
-    if (stop != null) {
-      // in-process callers (tests) stop the worker by counting this latch down instead of SIGTERM
-      stop.await();
-      Runtime.getRuntime().removeShutdownHook(hook);
-      shutdown(s);
-      return 0;
-    }
-    done.await();
-    return 0;
-  }
-
-  private void shutdown(PrefillWorkerServer s) {
-    log.info("draining prefill worker {}", s.workerId());
-    s.drain();
-    try {
-      if (!s.awaitIdle(Duration.ofMillis(drainTimeoutMs))) {
-        log.warn("drain timed out after {} ms; closing with prompts still queued", drainTimeoutMs);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    s.close();
+    return serve(b.build().start(), Duration.ofMillis(drainTimeoutMs), "prompts still queued");
   }
 }

@@ -17,7 +17,9 @@ public final class ServedModels {
   public static ServedModel fromGguf(Path path) {
     try (GgufFile file = GgufFile.open(path)) {
       String architecture = file.findString("general.architecture").orElse("unknown");
-      String name = file.findString("general.name").orElse(stripExtension(path.getFileName().toString()));
+      // The file name, not general.name: converters often leave general.name generic ("llama"), while the file name
+      // is what operators pass around and what clients are told to send as `model`.
+      String name = stripExtension(path.getFileName().toString());
       int contextLength = Math.toIntExact(file.findLong(architecture + ".context_length").orElse(2048));
       return new ServedModel(name, architecture, contextLength, file.sha256(),
           file.findString("tokenizer.chat_template"), GgufTokenizers.fromGguf(file));

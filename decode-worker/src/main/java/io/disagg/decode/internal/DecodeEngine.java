@@ -1,5 +1,7 @@
 package io.disagg.decode.internal;
 
+import static io.disagg.worker.EngineLoop.micros;
+
 import io.disagg.backend.spi.Backend;
 import io.disagg.backend.spi.BackendException;
 import io.disagg.backend.spi.DecodeSlot;
@@ -10,18 +12,17 @@ import io.disagg.backend.spi.PrefillResult;
 import io.disagg.backend.spi.SampledToken;
 import io.disagg.backend.spi.Sequence;
 import io.disagg.backend.spi.Tokenizer;
+import io.disagg.worker.EngineLoop;
+import io.disagg.worker.RateMeter;
+import io.disagg.worker.Statuses;
 import io.grpc.Status;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,11 +47,8 @@ public final class DecodeEngine implements AutoCloseable {
   private final Clock clock;
   private final RateMeter tokenRate;
 
-  private final ReentrantLock lock = new ReentrantLock();
-  private final Condition work = lock.newCondition();
-  private final ArrayDeque<DecodeStream> inbox = new ArrayDeque<>(); // guarded by lock
-  private boolean signalled; // guarded by lock
-  private boolean stopping; // guarded by lock
+  private final EngineLoop loop;
+  private final ArrayDeque<DecodeStream> inbox = new ArrayDeque<>(); // guarded by loop's lock
 
   // engine thread only
   private final ArrayDeque<DecodeStream> waiting = new ArrayDeque<>();
@@ -62,7 +60,6 @@ public final class DecodeEngine implements AutoCloseable {
   private final AtomicLong colocatedPrefills = new AtomicLong();
   private final AtomicLong imports = new AtomicLong();
   private final AtomicLong cancellations = new AtomicLong();
-  private final Thread thread;
 
   public DecodeEngine(Backend backend, int maxBatchSize, int maxBatchTokens, int queueCapacity, Clock clock,
       RateMeter tokenRate) {
@@ -75,11 +72,11 @@ public final class DecodeEngine implements AutoCloseable {
     this.queueCapacity = queueCapacity;
     this.clock = clock;
     this.tokenRate = tokenRate;
-    this.thread = Thread.ofPlatform().name("decode-engine").daemon().unstarted(this::run);
+    this.loop = new EngineLoop("decode-engine", this::run);
   }
 
   public void start() {
-    thread.start();
+    loop.start();
   }
 
   /**
@@ -88,9 +85,9 @@ public final class DecodeEngine implements AutoCloseable {
    */
   public void submit(DecodeStream stream) {
     Status rejection = null;
-    lock.lock();
+    loop.lock();
     try {
-      if (stopping) {
+      if (loop.isStopping()) {
         rejection = Status.UNAVAILABLE.withDescription("decode worker is shutting down");
       } else if (queueDepth.get() >= queueCapacity) {
         rejection = Status.RESOURCE_EXHAUSTED.withDescription(
@@ -98,10 +95,10 @@ public final class DecodeEngine implements AutoCloseable {
       } else {
         queueDepth.incrementAndGet();
         inbox.add(stream);
-        work.signal();
+        loop.signal();
       }
     } finally {
-      lock.unlock();
+      loop.unlock();
     }
     // failed outside the lock: the sink's handlers take this lock while holding theirs
     if (rejection != null) {
@@ -111,13 +108,7 @@ public final class DecodeEngine implements AutoCloseable {
 
   /** Tells the engine something changed (a stream became writable or was cancelled, blocks were freed). */
   public void wakeup() {
-    lock.lock();
-    try {
-      signalled = true;
-      work.signal();
-    } finally {
-      lock.unlock();
-    }
+    loop.wakeup();
   }
 
   /** A client went away; counted at once, freed by the engine's next iteration. */
@@ -177,22 +168,22 @@ public final class DecodeEngine implements AutoCloseable {
 
   /** Moves new requests to the waiting list, blocking first when the last iteration did nothing. */
   private boolean takeInbox(boolean block) throws InterruptedException {
-    lock.lock();
+    loop.lock();
     try {
       if (block) {
-        while (!stopping && !signalled && inbox.isEmpty()) {
-          work.await();
+        while (!loop.isStopping() && !loop.isSignalled() && inbox.isEmpty()) {
+          loop.await();
         }
       }
-      signalled = false;
-      if (stopping) {
+      loop.clearSignal();
+      if (loop.isStopping()) {
         return false;
       }
       waiting.addAll(inbox);
       inbox.clear();
       return true;
     } finally {
-      lock.unlock();
+      loop.unlock();
     }
   }
 
@@ -392,13 +383,13 @@ public final class DecodeEngine implements AutoCloseable {
   }
 
   private void failAll(Status status) {
-    lock.lock();
+    loop.lock();
     try {
-      stopping = true;
+      loop.markStopping();
       waiting.addAll(inbox);
       inbox.clear();
     } finally {
-      lock.unlock();
+      loop.unlock();
     }
     for (DecodeStream s : waiting) {
       s.fail(status);
@@ -412,24 +403,9 @@ public final class DecodeEngine implements AutoCloseable {
     runningCount = 0;
   }
 
-  static long micros(Instant from, Instant to) {
-    return Math.max(0, Duration.between(from, to).toNanos() / 1000);
-  }
-
   /** Stops the engine thread; requests still queued or running fail with UNAVAILABLE. Waits for the thread. */
   @Override
   public void close() {
-    lock.lock();
-    try {
-      stopping = true;
-      work.signal();
-    } finally {
-      lock.unlock();
-    }
-    try {
-      thread.join(TimeUnit.SECONDS.toMillis(10));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    loop.close();
   }
 }

@@ -13,6 +13,8 @@ import io.disagg.proto.v1.ReleaseKvResponse;
 import io.disagg.proto.v1.ReserveKvRequest;
 import io.disagg.proto.v1.ReserveKvResponse;
 import io.disagg.proto.v1.WorkerHealth;
+import io.disagg.worker.Protos;
+import io.disagg.worker.Statuses;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;

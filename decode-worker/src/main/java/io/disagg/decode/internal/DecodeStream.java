@@ -8,6 +8,7 @@ import io.disagg.backend.spi.Sequence;
 import io.disagg.backend.spi.Tokenizer;
 import io.disagg.proto.v1.DecodeChunk;
 import io.disagg.proto.v1.FinishReason;
+import io.disagg.worker.Protos;
 import io.grpc.Status;
 import java.time.Instant;
 import java.util.List;

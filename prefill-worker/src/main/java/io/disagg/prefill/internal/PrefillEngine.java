@@ -1,5 +1,7 @@
 package io.disagg.prefill.internal;
 
+import static io.disagg.worker.EngineLoop.micros;
+
 import io.disagg.backend.spi.Backend;
 import io.disagg.backend.spi.BackendException;
 import io.disagg.backend.spi.KvBlock;
@@ -10,10 +12,12 @@ import io.disagg.backend.spi.PrefillRequest;
 import io.disagg.backend.spi.PrefillResult;
 import io.disagg.backend.spi.Sequence;
 import io.disagg.proto.v1.PrefillResponse;
+import io.disagg.worker.EngineLoop;
+import io.disagg.worker.Protos;
+import io.disagg.worker.RateMeter;
 import io.grpc.Status;
 import java.lang.foreign.MemorySegment;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -21,11 +25,8 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,13 +49,10 @@ public final class PrefillEngine implements AutoCloseable {
   private final Clock clock;
   private final RateMeter tokenRate;
 
-  private final ReentrantLock lock = new ReentrantLock();
-  private final Condition work = lock.newCondition();
-  private final ArrayDeque<PrefillJob> queue = new ArrayDeque<>(); // guarded by lock
-  private int queuedTokens; // guarded by lock
-  private int prefillingTokens; // guarded by lock
-  private boolean signalled; // guarded by lock
-  private boolean stopping; // guarded by lock
+  private final EngineLoop loop;
+  private final ArrayDeque<PrefillJob> queue = new ArrayDeque<>(); // guarded by loop's lock
+  private int queuedTokens; // guarded by loop's lock
+  private int prefillingTokens; // guarded by loop's lock
 
   private volatile int queueDepth;
   private volatile int tokensInFlight;
@@ -64,7 +62,6 @@ public final class PrefillEngine implements AutoCloseable {
   private final AtomicLong transfersCompleted = new AtomicLong();
   private final AtomicLong transfersFailed = new AtomicLong();
   private final AtomicLong transferBytes = new AtomicLong();
-  private final Thread thread;
 
   public PrefillEngine(Backend backend, KvPusher pusher, int maxBatchTokens, int maxBatchSize, int queueCapacity,
       Clock clock, RateMeter tokenRate) {
@@ -76,19 +73,19 @@ public final class PrefillEngine implements AutoCloseable {
     this.queueCapacity = queueCapacity;
     this.clock = clock;
     this.tokenRate = tokenRate;
-    this.thread = Thread.ofPlatform().name("prefill-engine").daemon().unstarted(this::run);
+    this.loop = new EngineLoop("prefill-engine", this::run);
   }
 
   public void start() {
-    thread.start();
+    loop.start();
   }
 
   /** Queues a job; refuses it (RESOURCE_EXHAUSTED) when the queue is full. */
   void submit(PrefillJob job) {
     Status rejection = null;
-    lock.lock();
+    loop.lock();
     try {
-      if (stopping) {
+      if (loop.isStopping()) {
         rejection = Status.UNAVAILABLE.withDescription("prefill worker is shutting down");
       } else if (queue.size() >= queueCapacity) {
         rejection = Status.RESOURCE_EXHAUSTED.withDescription(
@@ -97,10 +94,10 @@ public final class PrefillEngine implements AutoCloseable {
         queue.add(job);
         queuedTokens += job.prompt.length;
         publishQueue();
-        work.signal();
+        loop.signal();
       }
     } finally {
-      lock.unlock();
+      loop.unlock();
     }
     if (rejection != null) {
       job.fail(rejection);
@@ -109,29 +106,22 @@ public final class PrefillEngine implements AutoCloseable {
 
   /** Something changed: a call was cancelled, or a push finished and freed blocks. */
   void wakeup() {
-    lock.lock();
-    try {
-      signalled = true;
-      work.signal();
-    } finally {
-      lock.unlock();
-    }
+    loop.wakeup();
   }
 
   /** A call was cancelled: a queued job leaves the queue at once (and is answered); others are seen by the engine. */
   void cancelled(PrefillJob job) {
     boolean removed;
-    lock.lock();
+    loop.lock();
     try {
       removed = queue.remove(job);
       if (removed) {
         queuedTokens -= job.prompt.length;
         publishQueue();
       }
-      signalled = true;
-      work.signal();
+      loop.wakeupLocked();
     } finally {
-      lock.unlock();
+      loop.unlock();
     }
     if (removed) {
       job.fail(Status.CANCELLED.withDescription("prefill call cancelled while queued"));
@@ -196,15 +186,15 @@ public final class PrefillEngine implements AutoCloseable {
       log.error("prefill engine failed; failing every queued request", t);
     } finally {
       List<PrefillJob> left;
-      lock.lock();
+      loop.lock();
       try {
-        stopping = true;
+        loop.markStopping();
         left = new ArrayList<>(queue);
         queue.clear();
         queuedTokens = 0;
         publishQueue();
       } finally {
-        lock.unlock();
+        loop.unlock();
       }
       left.forEach(j -> j.fail(Status.UNAVAILABLE.withDescription("prefill worker stopped")));
     }
@@ -218,18 +208,18 @@ public final class PrefillEngine implements AutoCloseable {
     List<Map.Entry<PrefillJob, Status>> failed = new ArrayList<>();
     Status cancelled = Status.CANCELLED.withDescription("prefill call cancelled while queued");
     try {
-      lock.lock();
+      loop.lock();
       try {
         boolean waitForRoom = false;
         while (true) {
           if (!failed.isEmpty()) {
             return List.of(); // answer those first; the caller comes straight back
           }
-          while (!stopping && (queue.isEmpty() || (waitForRoom && !signalled))) {
-            work.await();
+          while (!loop.isStopping() && (queue.isEmpty() || (waitForRoom && !loop.isSignalled()))) {
+            loop.await();
           }
-          signalled = false;
-          if (stopping) {
+          loop.clearSignal();
+          if (loop.isStopping()) {
             return null;
           }
           for (var it = queue.iterator(); it.hasNext(); ) {
@@ -282,7 +272,7 @@ public final class PrefillEngine implements AutoCloseable {
           return batch;
         }
       } finally {
-        lock.unlock();
+        loop.unlock();
       }
     } finally {
       // failing answers the call, which must not happen under the engine lock
@@ -305,7 +295,7 @@ public final class PrefillEngine implements AutoCloseable {
         log.error("prefill of {} prompts failed", batch.size(), e);
       }
       streamer.cancelAll("prefill failed: " + e.getMessage());
-      Status status = Statuses.of(e);
+      Status status = TransferStatuses.of(e);
       batch.forEach(j -> j.fail(status));
       batchDone();
       return;
@@ -326,12 +316,12 @@ public final class PrefillEngine implements AutoCloseable {
   }
 
   private void batchDone() {
-    lock.lock();
+    loop.lock();
     try {
       prefillingTokens = 0;
       publishQueue();
     } finally {
-      lock.unlock();
+      loop.unlock();
     }
   }
 
@@ -424,7 +414,7 @@ public final class PrefillEngine implements AutoCloseable {
         handle = pusher.push(job.target, job.reservationId, export);
       } catch (RuntimeException e) {
         seq.close();
-        job.fail(Statuses.of(e));
+        job.fail(TransferStatuses.of(e));
         return;
       }
     }
@@ -437,7 +427,7 @@ public final class PrefillEngine implements AutoCloseable {
       transfersInFlight.decrementAndGet();
       if (error != null) {
         transfersFailed.incrementAndGet();
-        job.fail(Statuses.of(error));
+        job.fail(TransferStatuses.of(error));
       } else {
         transfersCompleted.incrementAndGet();
         transferBytes.addAndGet(pushed.bytes());
@@ -455,23 +445,9 @@ public final class PrefillEngine implements AutoCloseable {
     }));
   }
 
-  static long micros(Instant from, Instant to) {
-    return Math.max(0, Duration.between(from, to).toNanos() / 1000);
-  }
-
+  /** Stops the engine thread; prompts still queued fail with UNAVAILABLE. Waits for the thread. */
   @Override
   public void close() {
-    lock.lock();
-    try {
-      stopping = true;
-      work.signal();
-    } finally {
-      lock.unlock();
-    }
-    try {
-      thread.join(TimeUnit.SECONDS.toMillis(10));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    loop.close();
   }
 }

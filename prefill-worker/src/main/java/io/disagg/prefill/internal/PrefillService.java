@@ -7,6 +7,7 @@ import io.disagg.proto.v1.PrefillRequest;
 import io.disagg.proto.v1.PrefillResponse;
 import io.disagg.proto.v1.PrefillWorkerGrpc;
 import io.disagg.proto.v1.WorkerHealth;
+import io.disagg.worker.Protos;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;

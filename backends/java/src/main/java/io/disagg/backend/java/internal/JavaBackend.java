@@ -232,7 +232,7 @@ public final class JavaBackend implements Backend {
           for (Chunk c : finishing) {
             listener.onLayerComplete(c.sequence(), layer);
           }
-        });
+        }, false);
     for (Chunk c : chunks) {
       c.sequence().append(c.tokens(), c.from(), c.to() - c.from());
     }
@@ -317,7 +317,7 @@ public final class JavaBackend implements Backend {
         caches[i] = sequences[i].segments();
         logitRows[i] = i;
       }
-      float[] logits = transformer.forward(rows, tokens, positions, caches, logitRows, layer -> {});
+      float[] logits = transformer.forward(rows, tokens, positions, caches, logitRows, layer -> {}, true);
       List<SampledToken> out = new ArrayList<>(rows);
       for (int i = 0; i < rows; i++) {
         sequences[i].append(tokens, i, 1);

@@ -1,5 +1,6 @@
 package io.disagg.backend.java.internal;
 
+import io.disagg.backend.java.internal.tensor.Q8Activations;
 import io.disagg.backend.java.internal.tensor.ScalarKernels;
 import io.disagg.backend.java.internal.tensor.VectorKernels;
 import io.disagg.backend.java.internal.tensor.WeightMatrix;
@@ -18,6 +19,13 @@ import java.util.function.IntConsumer;
  * byte-for-byte the SPI's layout. Called by one thread at a time; holds reusable scratch space.
  */
 final class Transformer {
+  /**
+   * Whether decode steps quantise activations to int8 for products with Q8_0 and Q4_0 weights (on unless
+   * {@code -Ddisagg.java.q8Activations=false}); prefill always multiplies with float activations.
+   */
+  static final boolean Q8_ACTIVATIONS =
+      Boolean.parseBoolean(System.getProperty("disagg.java.q8Activations", "true"));
+
   /** Default multiply-adds below which work is not split off to another thread (waking one costs ~10-50 µs). */
   static final int DEFAULT_MIN_MACS_PER_SHARE = 1 << 16;
 
@@ -30,6 +38,8 @@ final class Transformer {
   private final int minMacsPerShare;
   private final float[][] rowScratch; // [share][4 × max cols]: weight rows decoded for batched products
   private final float[][] scoreScratch; // [share][contextLength]
+  private final Q8Activations q8 = new Q8Activations(); // the input of the current product, quantised (decode only)
+  private boolean quantiseActivations; // for the forward pass in progress
   private Workspace ws = new Workspace(0);
 
   Transformer(ModelConfig c, ModelWeights w, KvLayout layout, Parallel parallel, int minMacsPerShare) {
@@ -87,10 +97,13 @@ final class Transformer {
    * @param caches block segments per row (a sequence's blocks in order, covering the row's position)
    * @param logitRows rows whose next-token logits are wanted, in output order
    * @param afterLayer told the index of each layer once its keys and values for all rows are written
+   * @param decode whether this is a decode step: products with Q8_0 and Q4_0 weights then use int8-quantised
+   *     activations (integer kernels, each row's result independent of the batch); prefill keeps float activations
    * @return logits, {@code logitRows.length × vocabSize}
    */
   float[] forward(int rows, int[] tokens, int[] positions, MemorySegment[][] caches, int[] logitRows,
-      IntConsumer afterLayer) {
+      IntConsumer afterLayer, boolean decode) {
+    quantiseActivations = decode && Q8_ACTIVATIONS;
     Workspace s = workspace(rows);
     int dim = c.dim();
     int qDim = c.qDim();
@@ -211,8 +224,9 @@ final class Transformer {
   private void matmul(WeightMatrix m, float[] x, int rows, float[] y) {
     int out = m.rows();
     int cols = m.cols();
+    boolean q = quantise(x, rows, cols, m);
     parallel.forRange(out, minShare(cols, rows),
-        (share, from, to) -> m.matMat(x, cols, rows, y, out, from, to, rowScratch[share]));
+        (share, from, to) -> product(m, q, x, rows, y, from, to, rowScratch[share]));
   }
 
   /** Two products sharing the input, in one fork/join (gate and up). */
@@ -220,13 +234,14 @@ final class Transformer {
     int cols = a.cols();
     int na = a.rows();
     int nb = b.rows();
+    boolean q = quantise(x, rows, cols, a, b);
     parallel.forRange(na + nb, minShare(cols, rows), (share, from, to) -> {
       float[] scratch = rowScratch[share];
       if (from < na) {
-        a.matMat(x, cols, rows, ya, na, from, Math.min(to, na), scratch);
+        product(a, q, x, rows, ya, from, Math.min(to, na), scratch);
       }
       if (to > na) {
-        b.matMat(x, cols, rows, yb, nb, Math.max(from, na) - na, to - na, scratch);
+        product(b, q, x, rows, yb, Math.max(from, na) - na, to - na, scratch);
       }
     });
   }
@@ -238,18 +253,46 @@ final class Transformer {
     int na = a.rows();
     int nb = b.rows();
     int nd = d.rows();
+    boolean q = quantise(x, rows, cols, a, b, d);
     parallel.forRange(na + nb + nd, minShare(cols, rows), (share, from, to) -> {
       float[] scratch = rowScratch[share];
       if (from < na) {
-        a.matMat(x, cols, rows, ya, na, from, Math.min(to, na), scratch);
+        product(a, q, x, rows, ya, from, Math.min(to, na), scratch);
       }
       if (from < na + nb && to > na) {
-        b.matMat(x, cols, rows, yb, nb, Math.max(from, na) - na, Math.min(to, na + nb) - na, scratch);
+        product(b, q, x, rows, yb, Math.max(from, na) - na, Math.min(to, na + nb) - na, scratch);
       }
       if (to > na + nb) {
-        d.matMat(x, cols, rows, yd, nd, Math.max(from, na + nb) - na - nb, to - na - nb, scratch);
+        product(d, q, x, rows, yd, Math.max(from, na + nb) - na - nb, to - na - nb, scratch);
       }
     });
+  }
+
+  /**
+   * Quantises {@code rows} input rows into {@link #q8} once for all threads, when this is a decode step and any of
+   * the matrices takes int8 activations; returns whether it did.
+   */
+  private boolean quantise(float[] x, int rows, int cols, WeightMatrix... matrices) {
+    if (!quantiseActivations) {
+      return false;
+    }
+    for (WeightMatrix m : matrices) {
+      if (m.takesQ8Activations()) {
+        q8.quantize(x, cols, rows, cols);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Rows {@code [from, to)} of {@code m · x} for every token row, with int8 activations where quantised. */
+  private void product(WeightMatrix m, boolean quantised, float[] x, int rows, float[] y, int from, int to,
+      float[] scratch) {
+    if (quantised && m.takesQ8Activations()) {
+      m.matMatQ8(q8, y, m.rows(), from, to);
+    } else {
+      m.matMat(x, m.cols(), rows, y, m.rows(), from, to, scratch);
+    }
   }
 
   private int minShare(int cols, int rows) {

@@ -33,6 +33,24 @@ public record Q8_0Matrix(MemorySegment data, int rows, int cols, long rowBytes) 
   }
 
   @Override
+  public boolean takesQ8Activations() {
+    return true;
+  }
+
+  @Override
+  public float dotQ8(int row, Q8Activations x, int token) {
+    int xOffset = token * x.cols();
+    return VectorKernels.ENABLED
+        ? VectorKernels.dotQ8_0Q8(data, row * rowBytes, x.values(), x.scales(), xOffset, cols)
+        : ScalarKernels.dotQ8_0Q8(data, row * rowBytes, x.values(), x.scales(), xOffset, cols);
+  }
+
+  @Override
+  public float dotQ8Scalar(int row, Q8Activations x, int token) {
+    return ScalarKernels.dotQ8_0Q8(data, row * rowBytes, x.values(), x.scales(), token * x.cols(), cols);
+  }
+
+  @Override
   public void decodeRow(int row, float[] out, int outOffset) {
     long base = row * rowBytes;
     for (int b = 0; b < cols / WeightFormat.QK; b++) {

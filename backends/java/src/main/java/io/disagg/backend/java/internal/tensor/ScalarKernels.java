@@ -73,6 +73,42 @@ public final class ScalarKernels {
     return sum;
   }
 
+  /**
+   * Q8_0 weights against int8-quantised activations ({@link Q8Activations}): per block an exact integer dot product,
+   * then one multiply by both scales. {@code xq}/{@code xd} from {@code xOffset} (a multiple of 32), {@code n} a
+   * multiple of 32.
+   */
+  public static float dotQ8_0Q8(MemorySegment w, long offset, short[] xq, float[] xd, int xOffset, int n) {
+    float sum = 0f;
+    for (int b = 0; b < n / WeightFormat.QK; b++) {
+      long block = offset + (long) b * WeightFormat.Q8_0.blockBytes();
+      int base = xOffset + b * WeightFormat.QK;
+      int blockSum = 0;
+      for (int j = 0; j < WeightFormat.QK; j++) {
+        blockSum += w.get(ValueLayout.JAVA_BYTE, block + 2 + j) * xq[base + j];
+      }
+      sum += blockSum * (Float.float16ToFloat(w.get(I16, block)) * xd[base / WeightFormat.QK]);
+    }
+    return sum;
+  }
+
+  /** Q4_0 weights against int8-quantised activations, as {@link #dotQ8_0Q8}. */
+  public static float dotQ4_0Q8(MemorySegment w, long offset, short[] xq, float[] xd, int xOffset, int n) {
+    float sum = 0f;
+    int half = WeightFormat.QK / 2;
+    for (int b = 0; b < n / WeightFormat.QK; b++) {
+      long block = offset + (long) b * WeightFormat.Q4_0.blockBytes();
+      int base = xOffset + b * WeightFormat.QK;
+      int blockSum = 0;
+      for (int j = 0; j < half; j++) {
+        int packed = w.get(ValueLayout.JAVA_BYTE, block + 2 + j) & 0xFF;
+        blockSum += ((packed & 0x0F) - 8) * xq[base + j] + ((packed >>> 4) - 8) * xq[base + half + j];
+      }
+      sum += blockSum * (Float.float16ToFloat(w.get(I16, block)) * xd[base / WeightFormat.QK]);
+    }
+    return sum;
+  }
+
   public static float sumF32(MemorySegment w, long offset, long n) {
     float sum = 0f;
     for (long i = 0; i < n; i++) {

@@ -222,6 +222,116 @@ public final class VectorKernels {
     return sum;
   }
 
+  /**
+   * {@link ScalarKernels#dotQ8_0Q8}: Q8_0 weights against int8 activations. Per block, L weight bytes at a time are
+   * sign-extended to shorts and multiplied by the activation shorts; two such products are added in 16 bits (each is
+   * at most 128 × 127 in magnitude, so the sum cannot overflow), widened to float once and multiplied by both block
+   * scales. Per 32 weights that is two widenings, two 16-bit multiplies and one conversion to float, against four
+   * widenings and four conversions when every weight is decoded to float.
+   */
+  public static float dotQ8_0Q8(MemorySegment w, long offset, short[] xq, float[] xd, int xOffset, int n) {
+    int blockBytes = WeightFormat.Q8_0.blockBytes();
+    int qk = WeightFormat.QK;
+    FloatVector acc0 = FloatVector.zero(F);
+    FloatVector acc1 = acc0;
+    int blocks = n / qk;
+    int scale0 = xOffset / qk; // xOffset is a multiple of 32: blocks of activations and weights line up
+    int b = 0;
+    for (; b + 1 < blocks; b += 2) {
+      long o0 = offset + (long) b * blockBytes;
+      long o1 = o0 + blockBytes;
+      int x0 = xOffset + b * qk;
+      int x1 = x0 + qk;
+      ShortVector p0 = ((ShortVector) ByteVector.fromMemorySegment(B, w, o0 + 2, LE)
+          .convertShape(VectorOperators.B2S, H, 0)).mul(ShortVector.fromArray(H, xq, x0))
+          .add(((ShortVector) ByteVector.fromMemorySegment(B, w, o0 + 2 + L, LE)
+              .convertShape(VectorOperators.B2S, H, 0)).mul(ShortVector.fromArray(H, xq, x0 + L)));
+      FloatVector s0 = (FloatVector) p0.convertShape(VectorOperators.S2F, F, 0);
+      ShortVector p1 = ((ShortVector) ByteVector.fromMemorySegment(B, w, o1 + 2, LE)
+          .convertShape(VectorOperators.B2S, H, 0)).mul(ShortVector.fromArray(H, xq, x1))
+          .add(((ShortVector) ByteVector.fromMemorySegment(B, w, o1 + 2 + L, LE)
+              .convertShape(VectorOperators.B2S, H, 0)).mul(ShortVector.fromArray(H, xq, x1 + L)));
+      FloatVector s1 = (FloatVector) p1.convertShape(VectorOperators.S2F, F, 0);
+      for (int j = 2 * L; j < qk; j += 2 * L) { // only with 8-lane vectors
+        p0 = ((ShortVector) ByteVector.fromMemorySegment(B, w, o0 + 2 + j, LE)
+            .convertShape(VectorOperators.B2S, H, 0)).mul(ShortVector.fromArray(H, xq, x0 + j))
+            .add(((ShortVector) ByteVector.fromMemorySegment(B, w, o0 + 2 + j + L, LE)
+                .convertShape(VectorOperators.B2S, H, 0)).mul(ShortVector.fromArray(H, xq, x0 + j + L)));
+        s0 = s0.add((FloatVector) p0.convertShape(VectorOperators.S2F, F, 0));
+        p1 = ((ShortVector) ByteVector.fromMemorySegment(B, w, o1 + 2 + j, LE)
+            .convertShape(VectorOperators.B2S, H, 0)).mul(ShortVector.fromArray(H, xq, x1 + j))
+            .add(((ShortVector) ByteVector.fromMemorySegment(B, w, o1 + 2 + j + L, LE)
+                .convertShape(VectorOperators.B2S, H, 0)).mul(ShortVector.fromArray(H, xq, x1 + j + L)));
+        s1 = s1.add((FloatVector) p1.convertShape(VectorOperators.S2F, F, 0));
+      }
+      acc0 = s0.fma(FloatVector.broadcast(F,
+          Float.float16ToFloat(w.get(ScalarKernels.I16, o0)) * xd[scale0 + b]), acc0);
+      acc1 = s1.fma(FloatVector.broadcast(F,
+          Float.float16ToFloat(w.get(ScalarKernels.I16, o1)) * xd[scale0 + b + 1]), acc1);
+    }
+    float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    if (b < blocks) {
+      sum += ScalarKernels.dotQ8_0Q8(w, offset + (long) b * blockBytes, xq, xd, xOffset + b * qk, qk);
+    }
+    return sum;
+  }
+
+  /**
+   * {@link ScalarKernels#dotQ4_0Q8}: Q4_0 weights against int8 activations. L packed bytes are sign-extended to shorts
+   * once; the low and high nibbles are cut out with 16-bit shifts and masks (x86 has no byte shifts, so nibble
+   * extraction on bytes is emulated and slow), offset by 8, multiplied by the activations of elements {@code j} and
+   * {@code 16 + j} and added in 16 bits, then handled as in {@link #dotQ8_0Q8}.
+   */
+  public static float dotQ4_0Q8(MemorySegment w, long offset, short[] xq, float[] xd, int xOffset, int n) {
+    int blockBytes = WeightFormat.Q4_0.blockBytes();
+    int qk = WeightFormat.QK;
+    int half = qk / 2;
+    FloatVector acc0 = FloatVector.zero(F);
+    FloatVector acc1 = acc0;
+    int blocks = n / qk;
+    int scale0 = xOffset / qk; // xOffset is a multiple of 32: blocks of activations and weights line up
+    int b = 0;
+    for (; b + 1 < blocks; b += 2) {
+      long o0 = offset + (long) b * blockBytes;
+      long o1 = o0 + blockBytes;
+      int x0 = xOffset + b * qk;
+      int x1 = x0 + qk;
+      ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(B, w, o0 + 2, LE)
+          .convertShape(VectorOperators.B2S, H, 0);
+      ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(B, w, o1 + 2, LE)
+          .convertShape(VectorOperators.B2S, H, 0);
+      ShortVector p0 = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(H, xq, x0))
+          .add(q0.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).sub((short) 8)
+              .mul(ShortVector.fromArray(H, xq, x0 + half)));
+      ShortVector p1 = q1.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(H, xq, x1))
+          .add(q1.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).sub((short) 8)
+              .mul(ShortVector.fromArray(H, xq, x1 + half)));
+      FloatVector s0 = (FloatVector) p0.convertShape(VectorOperators.S2F, F, 0);
+      FloatVector s1 = (FloatVector) p1.convertShape(VectorOperators.S2F, F, 0);
+      for (int j = L; j < half; j += L) { // only with 8-lane vectors
+        q0 = (ShortVector) ByteVector.fromMemorySegment(B, w, o0 + 2 + j, LE).convertShape(VectorOperators.B2S, H, 0);
+        q1 = (ShortVector) ByteVector.fromMemorySegment(B, w, o1 + 2 + j, LE).convertShape(VectorOperators.B2S, H, 0);
+        p0 = q0.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(H, xq, x0 + j))
+            .add(q0.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).sub((short) 8)
+                .mul(ShortVector.fromArray(H, xq, x0 + half + j)));
+        p1 = q1.and((short) 0x0F).sub((short) 8).mul(ShortVector.fromArray(H, xq, x1 + j))
+            .add(q1.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).sub((short) 8)
+                .mul(ShortVector.fromArray(H, xq, x1 + half + j)));
+        s0 = s0.add((FloatVector) p0.convertShape(VectorOperators.S2F, F, 0));
+        s1 = s1.add((FloatVector) p1.convertShape(VectorOperators.S2F, F, 0));
+      }
+      acc0 = s0.fma(FloatVector.broadcast(F,
+          Float.float16ToFloat(w.get(ScalarKernels.I16, o0)) * xd[scale0 + b]), acc0);
+      acc1 = s1.fma(FloatVector.broadcast(F,
+          Float.float16ToFloat(w.get(ScalarKernels.I16, o1)) * xd[scale0 + b + 1]), acc1);
+    }
+    float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    if (b < blocks) {
+      sum += ScalarKernels.dotQ4_0Q8(w, offset + (long) b * blockBytes, xq, xd, xOffset + b * qk, qk);
+    }
+    return sum;
+  }
+
   /** Sum of {@code n} F32 elements: a pure streaming read, used to measure memory bandwidth. */
   public static float sumF32(MemorySegment w, long offset, long n) {
     FloatVector a0 = FloatVector.zero(F);

@@ -45,6 +45,44 @@ public sealed interface WeightMatrix permits F32Matrix, F16Matrix, Bf16Matrix, Q
   /** The same through the scalar twin. */
   float dotScalar(int row, float[] x, int xOffset);
 
+  /**
+   * Whether products with this matrix can take int8-quantised activations ({@link #dotQ8}): true for the
+   * block-quantised formats, whose integer kernels are cheaper than decoding every weight to float.
+   */
+  default boolean takesQ8Activations() {
+    return false;
+  }
+
+  /**
+   * Dot product of row {@code row} with row {@code token} of int8-quantised activations, using the vector kernel.
+   *
+   * @throws UnsupportedOperationException unless {@link #takesQ8Activations()}
+   */
+  default float dotQ8(int row, Q8Activations x, int token) {
+    throw new UnsupportedOperationException(format() + " weights take float activations");
+  }
+
+  /** The same through the scalar twin. */
+  default float dotQ8Scalar(int row, Q8Activations x, int token) {
+    throw new UnsupportedOperationException(format() + " weights take float activations");
+  }
+
+  /**
+   * {@code y[t * yStride + r] = dotQ8(r, x, t)} for rows {@code [rowStart, rowEnd)} and every token of {@code x}.
+   * Each weight row is read once and used for every token while it sits in L1.
+   */
+  default void matMatQ8(Q8Activations x, float[] y, int yStride, int rowStart, int rowEnd) {
+    if (x.cols() != cols()) {
+      throw new IllegalArgumentException("activations: " + x.cols() + " columns (expected: " + cols() + ")");
+    }
+    int tokens = x.tokens();
+    for (int r = rowStart; r < rowEnd; r++) {
+      for (int t = 0; t < tokens; t++) {
+        y[t * yStride + r] = dotQ8(r, x, t);
+      }
+    }
+  }
+
   /** Decodes row {@code row} into {@code out[outOffset .. outOffset + cols)}. */
   void decodeRow(int row, float[] out, int outOffset);
 

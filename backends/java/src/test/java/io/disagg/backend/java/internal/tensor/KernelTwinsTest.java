@@ -94,6 +94,111 @@ class KernelTwinsTest {
     }
   }
 
+  /**
+   * The integer kernels for int8 activations: vector against scalar twin (they differ only in float summation order),
+   * and both against the gguf decoder's weights times the float activations, within the activation quantisation
+   * error: each activation moves by at most half its block's step {@code d}, so the product moves by at most
+   * {@code Σ |w_i| * d_i / 2}.
+   */
+  @ParameterizedTest
+  @EnumSource(value = WeightFormat.class, names = {"Q8_0", "Q4_0"})
+  void dotQ8_vectorKernel_matchesScalarTwinAndDecodedWeightsWithinQuantisationError(WeightFormat format) {
+    SplittableRandom rnd = new SplittableRandom(101 + format.ordinal());
+    try (Arena arena = Arena.ofConfined()) {
+      for (int cols : BLOCK_LENGTHS) {
+        int rows = 3;
+        int tokens = 2;
+        float[] weights = random(rnd, rows * cols);
+        MemorySegment data = encode(arena, format, weights);
+        WeightMatrix m = WeightMatrix.of(format, data, rows, cols);
+        assertThat(m.takesQ8Activations()).isTrue();
+        float[] decoded = GgmlCodec.decode(ggml(format), data, (long) rows * cols);
+        float[] x = random(rnd, tokens * cols);
+        x[3] = 40f; // one outlier coarsens its block's step
+        Q8Activations q = new Q8Activations();
+        q.quantize(x, cols, tokens, cols);
+        float[] y = new float[tokens * rows];
+        m.matMatQ8(q, y, rows, 0, rows);
+        for (int t = 0; t < tokens; t++) {
+          for (int r = 0; r < rows; r++) {
+            double exact = 0;
+            double bound = 0;
+            double magnitude = 0;
+            for (int i = 0; i < cols; i++) {
+              double wi = decoded[r * cols + i];
+              exact += wi * x[t * cols + i];
+              bound += Math.abs(wi) * q.scale(t, i) / 2;
+              magnitude += Math.abs(wi * x[t * cols + i]);
+            }
+            float rounding = 1e-5f * (float) magnitude + 1e-6f;
+            float scalar = m.dotQ8Scalar(r, q, t);
+            assertThat((double) scalar).as("%s scalar, cols %d", format, cols)
+                .isCloseTo(exact, within(bound + rounding));
+            assertThat(m.dotQ8(r, q, t)).as("%s vector, cols %d", format, cols).isCloseTo(scalar, within(rounding));
+            assertThat(y[t * rows + r]).isEqualTo(m.dotQ8(r, q, t));
+          }
+        }
+      }
+    }
+  }
+
+  /** Extreme values cannot overflow the 16-bit pair sums: bytes of -128 (no encoder writes them) times -127. */
+  @Test
+  void dotQ8_0Q8_extremeBytes_doNotOverflow() {
+    int cols = 128;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment row = arena.allocate(WeightFormat.Q8_0.rowBytes(cols));
+      for (int b = 0; b < cols / 32; b++) {
+        row.set(ValueLayout.JAVA_SHORT_UNALIGNED, b * 34L, Float.floatToFloat16(1f));
+        for (int j = 0; j < 32; j++) {
+          row.set(ValueLayout.JAVA_BYTE, b * 34L + 2 + j, (byte) -128);
+        }
+      }
+      WeightMatrix m = WeightMatrix.of(WeightFormat.Q8_0, row, 1, cols);
+      float[] x = new float[cols];
+      java.util.Arrays.fill(x, -1f);
+      Q8Activations q = new Q8Activations();
+      q.quantize(x, cols, 1, cols);
+      float expected = cols * 128f; // each element: -128 * (-127 * 1/127)
+      assertThat(m.dotQ8Scalar(0, q, 0)).isCloseTo(expected, within(1e-2f));
+      assertThat(m.dotQ8(0, q, 0)).isCloseTo(expected, within(1e-2f));
+    }
+  }
+
+  @Test
+  void q8Activations_roundTripWithinHalfAStep() {
+    SplittableRandom rnd = new SplittableRandom(5);
+    int cols = 96;
+    float[] x = random(rnd, 2 * cols + 7);
+    x[40] = -9f;
+    java.util.Arrays.fill(x, 64, 96, 0f); // an all-zero block has scale 0
+    Q8Activations q = new Q8Activations();
+    q.quantize(x, cols + 7, 2, cols);
+    for (int t = 0; t < 2; t++) {
+      for (int i = 0; i < cols; i++) {
+        float v = x[t * (cols + 7) + i];
+        assertThat(q.dequantized(t, i)).as("row %d element %d", t, i)
+            .isCloseTo(v, within(q.scale(t, i) / 2 * 1.0001f + 1e-7f));
+      }
+    }
+    assertThat(q.scale(0, 40)).isEqualTo(9f / 127f);
+    assertThat(q.scale(0, 70)).isZero();
+    assertThat(q.dequantized(0, 40)).isEqualTo(-9f);
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = WeightFormat.class, names = {"F32", "F16", "BF16"})
+  void dotQ8_floatFormats_areRefused(WeightFormat format) {
+    try (Arena arena = Arena.ofConfined()) {
+      WeightMatrix m = WeightMatrix.of(format, encode(arena, format, new float[32]), 1, 32);
+      assertThat(m.takesQ8Activations()).isFalse();
+      Q8Activations q = new Q8Activations();
+      q.quantize(new float[32], 32, 1, 32);
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> m.dotQ8(0, q, 0))
+          .isInstanceOf(UnsupportedOperationException.class);
+    }
+  }
+
   @Test
   void heapKernels_vector_matchScalarTwins() {
     SplittableRandom rnd = new SplittableRandom(3);

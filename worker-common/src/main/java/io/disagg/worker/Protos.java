@@ -1,4 +1,4 @@
-package io.disagg.decode.internal;
+package io.disagg.worker;
 
 import io.disagg.backend.spi.ModelInfo;
 import io.disagg.backend.spi.SampledToken;

@@ -1,15 +1,26 @@
-package io.disagg.decode.internal;
+package io.disagg.worker;
 
 import io.disagg.backend.spi.BackendException;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
+import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 
-/** The one place backend failures become gRPC statuses. */
+/** The one place backend failures become gRPC statuses; a worker adds its own failures through {@link #of(Throwable, Function)}. */
 public final class Statuses {
   private Statuses() {}
 
+  /** The status for {@code t}: its own for a gRPC exception, the mapped code for a {@link BackendException}. */
   public static Status of(Throwable t) {
+    return of(t, ignored -> null);
+  }
+
+  /**
+   * As {@link #of(Throwable)}, asking {@code more} (which answers null for what it does not know) after gRPC and
+   * backend exceptions and before unwrapping a {@link CompletionException} or falling back to INTERNAL.
+   */
+  public static Status of(Throwable t, Function<? super Throwable, Status> more) {
     if (t instanceof StatusRuntimeException e) {
       return e.getStatus();
     }
@@ -27,8 +38,12 @@ public final class Statuses {
       };
       return base.withDescription(e.getMessage()).withCause(e);
     }
-    if (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) {
-      return of(t.getCause());
+    Status mapped = more.apply(t);
+    if (mapped != null) {
+      return mapped;
+    }
+    if (t instanceof CompletionException && t.getCause() != null) {
+      return of(t.getCause(), more);
     }
     return Status.INTERNAL.withDescription(String.valueOf(t)).withCause(t);
   }

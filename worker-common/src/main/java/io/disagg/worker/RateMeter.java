@@ -1,7 +1,8 @@
-package io.disagg.prefill.internal;
+package io.disagg.worker;
 
 import java.time.Clock;
 import java.util.ArrayDeque;
+import java.util.Objects;
 
 /** Tokens per second over a sliding window, in one-second buckets read from an injected clock. Thread-safe. */
 public final class RateMeter {
@@ -10,10 +11,14 @@ public final class RateMeter {
   private final ArrayDeque<long[]> buckets = new ArrayDeque<>(); // {second, count}
 
   public RateMeter(Clock clock, int windowSeconds) {
-    this.clock = clock;
+    this.clock = Objects.requireNonNull(clock, "clock");
+    if (windowSeconds <= 0) {
+      throw new IllegalArgumentException(String.format("windowSeconds: %s (expected: > 0)", windowSeconds));
+    }
     this.windowSeconds = windowSeconds;
   }
 
+  /** Adds {@code count} tokens to the current second. */
   public synchronized void record(long count) {
     long now = clock.millis() / 1000;
     long[] last = buckets.peekLast();
@@ -25,6 +30,7 @@ public final class RateMeter {
     evict(now);
   }
 
+  /** Tokens per second averaged over the whole window (seconds without tokens count as zero). */
   public synchronized double perSecond() {
     long now = clock.millis() / 1000;
     evict(now);

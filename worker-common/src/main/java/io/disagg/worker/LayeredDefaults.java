@@ -1,4 +1,4 @@
-package io.disagg.prefill.internal;
+package io.disagg.worker;
 
 import java.io.IOException;
 import java.io.Reader;
