@@ -24,8 +24,7 @@ public final class ComponentCommands {
     }
   }
 
-  @Command(name = "router", description = "Runs the router (gRPC front door + OpenAI HTTP). See router --help.",
-      helpCommand = true)
+  @Command(name = "router", description = "Runs the router (gRPC front door + OpenAI HTTP). See router --help.")
   public static final class Router extends Delegating {
     @Override
     ToIntFunction<String[]> target() {
@@ -33,7 +32,7 @@ public final class ComponentCommands {
     }
   }
 
-  @Command(name = "prefill-worker", description = "Runs a prefill worker. See prefill-worker --help.", helpCommand = true)
+  @Command(name = "prefill-worker", description = "Runs a prefill worker. See prefill-worker --help.")
   public static final class PrefillWorker extends Delegating {
     @Override
     ToIntFunction<String[]> target() {
@@ -41,7 +40,7 @@ public final class ComponentCommands {
     }
   }
 
-  @Command(name = "decode-worker", description = "Runs a decode worker. See decode-worker --help.", helpCommand = true)
+  @Command(name = "decode-worker", description = "Runs a decode worker. See decode-worker --help.")
   public static final class DecodeWorker extends Delegating {
     @Override
     ToIntFunction<String[]> target() {
@@ -49,8 +48,7 @@ public final class ComponentCommands {
     }
   }
 
-  @Command(name = "loadtest", description = "Runs the load generator (TTFT, TPOT, ITL, goodput). See loadtest --help.",
-      helpCommand = true)
+  @Command(name = "loadtest", description = "Runs the load generator (TTFT, TPOT, ITL, goodput). See loadtest --help.")
   public static final class LoadTest extends Delegating {
     @Override
     ToIntFunction<String[]> target() {
@@ -58,7 +56,7 @@ public final class ComponentCommands {
     }
   }
 
-  @Command(name = "bench", description = "Benchmarks: engine, kv-transfer.", helpCommand = true)
+  @Command(name = "bench", description = "Benchmarks: engine, kv-transfer.")
   public static final class Bench implements Callable<Integer> {
     @Parameters(index = "0", description = "engine or kv-transfer")
     String which;
