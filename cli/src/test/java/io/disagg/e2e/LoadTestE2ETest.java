@@ -56,8 +56,8 @@ class LoadTestE2ETest {
     Path json = dir.resolve("openai.json");
     Path html = dir.resolve("openai.html");
 
-    int rc = LoadTestMain.run("--target", "http://" + http, "--protocol", "openai", "--mode", "closed",
-        "--users", "1,2", "--profile", "chat", "--length-scale", "0.05", "--max-input-tokens", "64",
+    int rc = LoadTestMain.run("--target", "http://" + http, "--protocol", "openai", "--model", model(),
+        "--mode", "closed", "--users", "1,2", "--profile", "chat", "--length-scale", "0.05", "--max-input-tokens", "64",
         "--max-output-tokens", "6", "--duration", "5s", "--max-requests", "4", "--seed", "5", "--no-progress",
         "--out-json", json.toString(), "--out-html", html.toString());
 
@@ -66,6 +66,28 @@ class LoadTestE2ETest {
     assertThat(runs).hasSize(2);
     assertMeasured(runs);
     assertHtmlHasCharts(html);
+  }
+
+  @Test
+  void openAiWithoutModelFlag_usesTheOnlyModelServed() throws Exception {
+    String http = cluster.routerHttp().orElse(null);
+    Assumptions.assumeTrue(http != null,
+        "the router printed no http= address in its ready line (OpenAI HTTP front end not wired yet)");
+    Path json = dir.resolve("openai-default-model.json");
+
+    // --model is documented as "empty for the only model served"
+    int rc = LoadTestMain.run("--target", "http://" + http, "--protocol", "openai", "--mode", "closed",
+        "--users", "1", "--length-scale", "0.05", "--max-input-tokens", "64", "--max-output-tokens", "4",
+        "--duration", "5s", "--max-requests", "2", "--seed", "5", "--no-progress", "--out-json", json.toString());
+
+    JsonNode runs = new ObjectMapper().readTree(json.toFile()).path("runs");
+    assertThat(runs.get(0).path("errors").toString()).isEqualTo("{}");
+    assertThat(rc).isZero();
+    assertMeasured(runs);
+  }
+
+  private static String model() {
+    return cluster.client().model().getName();
   }
 
   private static void assertMeasured(JsonNode runs) {

@@ -55,7 +55,7 @@ class WorkerFailureE2ETest {
     }
   }
 
-  /** Needs more than the tiny worker's 64 tokens of KV: a prompt of 40+ tokens and 40 more to generate. */
+  /** Needs more than the tiny worker's 64 tokens of KV: a prompt of 66 tokens and 40 more to generate. */
   private static GenerateRequest tooBigForTiny(ServeMode mode) {
     return GenerateRequest.newBuilder().setText(Prompts.LONG).setMaxTokens(40).setForceMode(mode).build();
   }
@@ -113,7 +113,7 @@ class WorkerFailureE2ETest {
   void killedPrefillWorker_forcedDisaggregationFailsFastWithUnavailable_autoIsServedColocated() {
     cluster.kill("decode-roomy");
     cluster.kill("prefill-0");
-    GenerateRequest fits = GenerateRequest.newBuilder().setText(Prompts.LONG).setMaxTokens(8).build();
+    GenerateRequest fits = GenerateRequest.newBuilder().setText(Prompts.MEDIUM).setMaxTokens(8).build();
 
     StatusRuntimeException forced = failure(fits.toBuilder().setForceMode(ServeMode.SERVE_MODE_DISAGGREGATED).build());
     GenerateResponse auto = cluster.routerStub().generate(fits);

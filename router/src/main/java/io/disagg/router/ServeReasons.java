@@ -13,5 +13,21 @@ public final class ServeReasons {
   /** Every prefill attempt failed; the decode worker that held the reservation served the request alone. */
   public static final String PREFILL_FAILED_FALLBACK_COLOCATED = "prefill_failed_fallback_colocated";
 
+  /** Cost model: the decode worker already holds the whole prompt's KV cache; there is nothing to prefill or move. */
+  public static final String FULLY_CACHED = "fully_cached";
+  /** Cost model: serving on the decode worker alone is predicted to reach the first token sooner. */
+  public static final String COLOCATED_CHEAPER = "colocated_cheaper";
+  /** Cost model: a prefill worker is predicted faster even ignoring the stall a local prefill would cause. */
+  public static final String DISAGGREGATED_CHEAPER = "disaggregated_cheaper";
+  /** Cost model: colocated, and moving the KV cache alone is what made disaggregation lose. */
+  public static final String TRANSFER_TOO_SLOW = "transfer_too_slow";
+  /** Cost model: colocated, and the prefill worker's queue alone is what made disaggregation lose. */
+  public static final String PREFILL_QUEUE_LONG = "prefill_queue_long";
+  /**
+   * Cost model: disaggregated because a local prefill would stall the decode worker's running batch; without that
+   * stall colocated would have been chosen.
+   */
+  public static final String PROTECTS_DECODE_BATCH = "protects_decode_batch";
+
   private ServeReasons() {}
 }

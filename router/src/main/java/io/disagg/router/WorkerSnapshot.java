@@ -26,6 +26,7 @@ import java.util.Objects;
  * @param unreportedRequests requests the router started on it minus those that ended since the last health report
  *     (negative when more ended than started); corrects the report's load until the next poll
  * @param unreportedPromptTokens the same for prompt tokens
+ * @param kvBytesPerToken KV cache bytes per token the worker reports, 0 when unreported
  */
 public record WorkerSnapshot(
     String id,
@@ -44,7 +45,8 @@ public record WorkerSnapshot(
     double recentTokensPerSecond,
     int activeRequests,
     int unreportedRequests,
-    long unreportedPromptTokens) {
+    long unreportedPromptTokens,
+    long kvBytesPerToken) {
 
   public WorkerSnapshot {
     Objects.requireNonNull(id, "id");
@@ -53,6 +55,16 @@ public record WorkerSnapshot(
     Objects.requireNonNull(outOfRotationReason, "outOfRotationReason");
     Objects.requireNonNull(modelFingerprint, "modelFingerprint");
     Objects.requireNonNull(kvAddress, "kvAddress");
+  }
+
+  /** A snapshot of a worker that did not report its KV bytes per token. */
+  public WorkerSnapshot(String id, WorkerRole role, String address, boolean inRotation, String outOfRotationReason,
+      String modelFingerprint, String kvAddress, int queueDepth, int tokensInFlight, int runningSequences,
+      int freeKvBlocks, int totalKvBlocks, int blockTokens, double recentTokensPerSecond, int activeRequests,
+      int unreportedRequests, long unreportedPromptTokens) {
+    this(id, role, address, inRotation, outOfRotationReason, modelFingerprint, kvAddress, queueDepth, tokensInFlight,
+        runningSequences, freeKvBlocks, totalKvBlocks, blockTokens, recentTokensPerSecond, activeRequests,
+        unreportedRequests, unreportedPromptTokens, 0L);
   }
 
   /** Sequences the worker is estimated to hold now: the report corrected by what the router did since. */

@@ -1,16 +1,17 @@
 package io.disagg.worker;
 
-import java.time.Clock;
+import java.time.InstantSource;
 import java.util.ArrayDeque;
 import java.util.Objects;
 
-/** Tokens per second over a sliding window, in one-second buckets read from an injected clock. Thread-safe. */
+/** Tokens per second over a sliding window, in one-second buckets read from an injected time source. Thread-safe. */
 public final class RateMeter {
-  private final Clock clock;
+  private final InstantSource clock;
   private final int windowSeconds;
   private final ArrayDeque<long[]> buckets = new ArrayDeque<>(); // {second, count}
 
-  public RateMeter(Clock clock, int windowSeconds) {
+  /** @param clock the time source (a {@link java.time.Clock} will do) */
+  public RateMeter(InstantSource clock, int windowSeconds) {
     this.clock = Objects.requireNonNull(clock, "clock");
     if (windowSeconds <= 0) {
       throw new IllegalArgumentException(String.format("windowSeconds: %s (expected: > 0)", windowSeconds));
