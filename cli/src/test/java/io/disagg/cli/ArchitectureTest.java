@@ -54,8 +54,45 @@ class ArchitectureTest {
   }
 
   @Test
+  void router_reachesWorkersOverGrpcOnly() {
+    noClasses().that().resideInAPackage("io.disagg.router..")
+        .should().dependOnClassesThat().resideInAnyPackage(
+            "io.disagg.backend.java..", "io.disagg.kv..", "io.disagg.worker..", "io.disagg.prefill..",
+            "io.disagg.decode..", "io.disagg.client..", "io.disagg.loadtest..", "io.disagg.cli..")
+        .check(classes);
+  }
+
+  @Test
+  void clientSdk_dependsOnProtoOnly() {
+    noClasses().that().resideInAPackage("io.disagg.client..")
+        .should().dependOnClassesThat().resideInAnyPackage(
+            "io.disagg.backend..", "io.disagg.gguf..", "io.disagg.kv..", "io.disagg.worker..", "io.disagg.prefill..",
+            "io.disagg.decode..", "io.disagg.router..", "io.disagg.openai..", "io.disagg.loadtest..", "io.disagg.cli..")
+        .check(classes);
+  }
+
+  @Test
+  void openAiFrontEnd_dependsOnProtoOnly() {
+    noClasses().that().resideInAPackage("io.disagg.openai..")
+        .should().dependOnClassesThat().resideInAnyPackage(
+            "io.disagg.backend..", "io.disagg.gguf..", "io.disagg.kv..", "io.disagg.worker..", "io.disagg.prefill..",
+            "io.disagg.decode..", "io.disagg.router..", "io.disagg.client..", "io.disagg.loadtest..", "io.disagg.cli..")
+        .check(classes);
+  }
+
+  @Test
+  void workers_neverCallTheRouterOrEachOther() {
+    noClasses().that().resideInAnyPackage("io.disagg.prefill..", "io.disagg.worker..")
+        .should().dependOnClassesThat().resideInAnyPackage("io.disagg.router..", "io.disagg.decode..")
+        .check(classes);
+    noClasses().that().resideInAnyPackage("io.disagg.decode..", "io.disagg.worker..")
+        .should().dependOnClassesThat().resideInAnyPackage("io.disagg.router..", "io.disagg.prefill..")
+        .check(classes);
+  }
+
+  @Test
   void modules_neverImportAnotherModulesInternals() {
-    List<String> modules = List.of("backend.spi", "gguf", "backend.java", "kv", "prefill", "decode", "router",
+    List<String> modules = List.of("backend.spi", "gguf", "backend.java", "kv", "worker", "prefill", "decode", "router",
         "openai", "client", "loadtest", "cli");
     for (String module : modules) {
       String own = "io.disagg." + module + "..";

@@ -37,6 +37,7 @@ final class ChildJvm implements AutoCloseable {
   private final List<ProcessHandle> descendants = new ArrayList<>();
   private final Deque<String> lastLines = new ArrayDeque<>();
   private final StringBuilder stdout = new StringBuilder();
+  private final List<String> leakReports = new ArrayList<>();
   private final CompletableFuture<Map<String, String>> ready = new CompletableFuture<>();
   private final String component;
 
@@ -97,6 +98,9 @@ final class ChildJvm implements AutoCloseable {
             if (isStdout) {
               stdout.append(line).append('\n');
             }
+            if (line.contains("LEAK:")) {
+              leakReports.add(line);
+            }
           }
           Matcher m = READY.matcher(line);
           if (component != null && !ready.isDone() && m.find() && m.group(1).equals(component)) {
@@ -150,6 +154,11 @@ final class ChildJvm implements AutoCloseable {
   /** The last lines of stdout and stderr, interleaved. */
   synchronized String output() {
     return String.join("\n", lastLines);
+  }
+
+  /** Lines in which Netty's leak detector reported a buffer that was never released. */
+  synchronized List<String> leakReports() {
+    return List.copyOf(leakReports);
   }
 
   /** Everything the process wrote to stdout so far. */

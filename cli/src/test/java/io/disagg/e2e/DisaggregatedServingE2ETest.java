@@ -74,8 +74,9 @@ class DisaggregatedServingE2ETest {
   }
 
   @Test
-  void disaggregated_movesKvCacheFromPrefillWorkerToDecodeWorker() {
+  void disaggregated_movesKvCacheFromPrefillWorkerToDecodeWorker() throws Exception {
     WorkerHealth decode = cluster.decodeHealth(SharedCluster.DECODE);
+    int prefillFree = cluster.prefillHealth(SharedCluster.PREFILL).getFreeKvBlocks();
 
     GenerateResponse r = cluster.routerStub().generate(greedy(Prompts.LONG, 8, ServeMode.SERVE_MODE_UNSPECIFIED));
 
@@ -93,6 +94,11 @@ class DisaggregatedServingE2ETest {
         .isBetween(promptTokens * perToken, blocks * decode.getBlockTokens() * perToken);
     assertThat(r.getTiming().getKvTransferUs()).isPositive();
     assertThat(r.getTiming().getPrefillUs()).isPositive();
+    // the prefill worker keeps nothing once the cache is on the decode worker, and the decode worker frees it at the end
+    assertThat(LocalCluster.await(Duration.ofSeconds(10),
+        () -> cluster.prefillHealth(SharedCluster.PREFILL).getFreeKvBlocks() == prefillFree)).isTrue();
+    assertThat(LocalCluster.await(Duration.ofSeconds(10),
+        () -> cluster.decodeHealth(SharedCluster.DECODE).getFreeKvBlocks() == decode.getFreeKvBlocks())).isTrue();
   }
 
   @Test
@@ -107,6 +113,7 @@ class DisaggregatedServingE2ETest {
 
   @Test
   void concurrentStreams_32MixedLengths_allCompleteWithGreedyOutputs() throws Exception {
+    int freeBefore = cluster.decodeHealth(SharedCluster.DECODE).getFreeKvBlocks();
     Map<String, List<Integer>> reference = new HashMap<>();
     for (String prompt : Prompts.all()) {
       reference.put(prompt, cluster.routerStub().generate(greedy(prompt, MAX_TOKENS, ServeMode.SERVE_MODE_COLOCATED))
@@ -141,6 +148,9 @@ class DisaggregatedServingE2ETest {
       modes.add(result.servedBy().mode());
     }
     assertThat(modes).contains(ServeMode.SERVE_MODE_DISAGGREGATED, ServeMode.SERVE_MODE_COLOCATED);
+    assertThat(LocalCluster.await(Duration.ofSeconds(10),
+        () -> cluster.decodeHealth(SharedCluster.DECODE).getFreeKvBlocks() == freeBefore))
+        .as("decode worker's free_kv_blocks back to %d", freeBefore).isTrue();
   }
 
   @ParameterizedTest

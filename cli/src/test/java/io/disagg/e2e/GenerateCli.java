@@ -19,10 +19,6 @@ final class GenerateCli {
   record Output(List<Integer> promptIds, List<Integer> ids, String text) {}
 
   static Output greedy(String prompt, int maxTokens) throws InterruptedException {
-    return run(prompt, maxTokens);
-  }
-
-  private static Output run(String prompt, int maxTokens) throws InterruptedException {
     ChildJvm cli = ChildJvm.start("generate", null, "io.disagg.cli.Main", List.of("generate", "--model",
         LocalCluster.model().toString(), "--prompt", prompt, "--max-tokens", Integer.toString(maxTokens),
         "--temperature", "0", "--json"), Map.of());

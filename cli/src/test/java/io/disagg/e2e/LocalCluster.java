@@ -18,7 +18,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -105,10 +104,7 @@ final class LocalCluster implements AutoCloseable {
     for (ChildJvm worker : workers.values()) {
       worker.awaitReady(STARTUP_TIMEOUT);
     }
-    List<String> args = new ArrayList<>(List.of("--model", model, "--grpc-port", "0"));
-    if (RouterFeatures.servesHttp()) {
-      args.addAll(List.of("--http-port", "0"));
-    }
+    List<String> args = new ArrayList<>(List.of("--model", model, "--grpc-port", "0", "--http-port", "0"));
     for (String id : b.decode.keySet()) {
       args.addAll(List.of("--decode", grpc(id)));
     }
@@ -135,9 +131,13 @@ final class LocalCluster implements AutoCloseable {
     return router.readyFields().get("grpc");
   }
 
-  /** The router's OpenAI HTTP address {@code host:port}, when its ready line names one. */
-  Optional<String> routerHttp() {
-    return Optional.ofNullable(router.readyFields().get("http"));
+  /** The router's OpenAI HTTP address, {@code host:port}. */
+  String routerHttp() {
+    String http = router.readyFields().get("http");
+    if (http == null) {
+      throw new IllegalStateException("the router's ready line names no http= address: " + router.readyFields());
+    }
+    return http;
   }
 
   ChildJvm router() {
@@ -219,5 +219,10 @@ final class LocalCluster implements AutoCloseable {
     all.addAll(workers.values());
     all.forEach(ChildJvm::terminate);
     all.forEach(ChildJvm::close);
+    List<String> leaks = all.stream().flatMap(p -> p.leakReports().stream().map(l -> p.name() + ": " + l)).toList();
+    if (!leaks.isEmpty()) {
+      // the processes run with -Dio.netty.leakDetection.level=paranoid, inherited from the test JVM
+      throw new IllegalStateException("Netty reported leaked buffers:\n" + String.join("\n", leaks));
+    }
   }
 }

@@ -7,8 +7,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * One {@link LocalCluster} shared by every test class that extends with this: one prefill worker
- * ({@value #PREFILL}), one decode worker ({@value #DECODE}) and a router that disaggregates prompts of at least
- * {@value #THRESHOLD} tokens. Started on first use (bounded by {@link LocalCluster#STARTUP_TIMEOUT} per process)
+ * ({@value #PREFILL}), one decode worker ({@value #DECODE}) and a router (gRPC and OpenAI HTTP) that disaggregates
+ * prompts of at least {@value #THRESHOLD} tokens. Started on first use (bounded by {@link LocalCluster#STARTUP_TIMEOUT} per process)
  * and kept in the root extension store, so JUnit stops all its processes once, after the last test class; a class
  * receives it as a {@code LocalCluster} parameter of its {@code @BeforeAll} method.
  *

@@ -14,6 +14,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -104,6 +106,69 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
       description = "HTTP completion requests served at once; more get 429 with Retry-After (default: 256).")
   Integer maxConcurrentRequests;
 
+  @Option(names = "--policy", paramLabel = "cost|threshold",
+      description = "Serve-mode policy: the cost model (measured prefill speed, KV bandwidth, loads) or the prompt"
+          + " length threshold (default: cost).")
+  String policy;
+
+  @Option(names = "--kv-bandwidth-prior", paramLabel = "BYTES_PER_S",
+      description = "KV bandwidth assumed for a prefill→decode path until measured (default: 1.25e9).")
+  String kvBandwidthPrior;
+
+  @Option(names = "--prefill-tokens-per-second-prior", paramLabel = "TOKENS_PER_S",
+      description = "Prefill speed assumed for a worker until measured (default: 2000).")
+  String prefillTokensPerSecondPrior;
+
+  @Option(names = "--hysteresis", paramLabel = "FRACTION",
+      description = "How much faster disaggregation must be predicted before it is chosen (default: 0.2).")
+  String hysteresis;
+
+  @Option(names = "--batch-stall-weight", paramLabel = "W",
+      description = "Weight of the stall a colocated prefill causes each running sequence (default: 0.1).")
+  String batchStallWeight;
+
+  @Option(names = "--disaggregation-overhead", paramLabel = "DURATION",
+      description = "Fixed cost of the disaggregated path beyond prefill and transfer (default: 2ms).")
+  String disaggregationOverhead;
+
+  @Option(names = "--breaker-window", paramLabel = "CALLS",
+      description = "Calls in each worker's circuit breaker window (default: 20).")
+  Integer breakerWindow;
+
+  @Option(names = "--breaker-minimum-calls", paramLabel = "CALLS",
+      description = "Calls recorded before a breaker may open (default: 5).")
+  Integer breakerMinimumCalls;
+
+  @Option(names = "--breaker-failure-rate", paramLabel = "PERCENT",
+      description = "Failure percentage (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL) that opens it (default: 50).")
+  String breakerFailureRate;
+
+  @Option(names = "--breaker-open-duration", paramLabel = "DURATION",
+      description = "How long an open breaker keeps the worker out before trial calls (default: 10s).")
+  String breakerOpenDuration;
+
+  @Option(names = "--retry-backoff", paramLabel = "DURATION",
+      description = "Backoff before retrying ReserveKv/Prefill, doubling per attempt, ±50% jitter (default: 10ms).")
+  String retryBackoff;
+
+  @Option(names = "--retry-backoff-max", paramLabel = "DURATION", description = "Cap on one backoff (default: 200ms).")
+  String retryBackoffMax;
+
+  @Option(names = "--max-in-flight", paramLabel = "N",
+      description = "Requests in flight (gRPC and HTTP); more get RESOURCE_EXHAUSTED / 429 (default: 1024).")
+  Integer maxInFlight;
+
+  @Option(names = "--rate-limit", paramLabel = "REQUESTS_PER_S",
+      description = "Requests admitted per second; more get RESOURCE_EXHAUSTED / 429; 0 = no limit (default: 0).")
+  Integer rateLimit;
+
+  @Option(names = "--metrics-port", paramLabel = "PORT",
+      description = "Port serving Prometheus /metrics; 0 picks a free one, -1 serves none (default: -1).")
+  Integer metricsPort;
+
+  @Option(names = "--metrics-host", description = "Address /metrics binds (default: the --host value).")
+  String metricsHost;
+
   private final Map<String, String> env;
   private final PrintStream out;
 
@@ -169,6 +234,22 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
     put(flags, "api-key-file", apiKeyFile);
     put(flags, "max-body-bytes", maxBodyBytes);
     put(flags, "max-concurrent-requests", maxConcurrentRequests);
+    put(flags, "policy", policy);
+    put(flags, "kv-bandwidth-prior", kvBandwidthPrior);
+    put(flags, "prefill-tokens-per-second-prior", prefillTokensPerSecondPrior);
+    put(flags, "hysteresis", hysteresis);
+    put(flags, "batch-stall-weight", batchStallWeight);
+    put(flags, "disaggregation-overhead", disaggregationOverhead);
+    put(flags, "breaker-window", breakerWindow);
+    put(flags, "breaker-minimum-calls", breakerMinimumCalls);
+    put(flags, "breaker-failure-rate", breakerFailureRate);
+    put(flags, "breaker-open-duration", breakerOpenDuration);
+    put(flags, "retry-backoff", retryBackoff);
+    put(flags, "retry-backoff-max", retryBackoffMax);
+    put(flags, "max-in-flight", maxInFlight);
+    put(flags, "rate-limit", rateLimit);
+    put(flags, "metrics-port", metricsPort);
+    put(flags, "metrics-host", metricsHost);
     return flags;
   }
 
@@ -179,15 +260,17 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
   }
 
   /**
-   * A started router: the service, its gRPC server and, when {@code --http-port} is set, its OpenAI HTTP server.
-   * Closing stops HTTP first (its open generations are cancelled on the workers), then gRPC, then the service.
+   * A started router: the service, its gRPC server and, when {@code --http-port} is set, its OpenAI HTTP server and,
+   * when {@code --metrics-port} is set, its {@code /metrics} endpoint. Closing stops HTTP first (its open generations
+   * are cancelled on the workers), then gRPC, then the service, then metrics.
    */
-  public record Running(RouterService service, RouterServer server, Optional<OpenAiHttpServer> http)
-      implements AutoCloseable {
+  public record Running(RouterService service, RouterServer server, Optional<OpenAiHttpServer> http,
+      Optional<MetricsServer> metrics) implements AutoCloseable {
     public Running {
       Objects.requireNonNull(service, "service");
       Objects.requireNonNull(server, "server");
       Objects.requireNonNull(http, "http");
+      Objects.requireNonNull(metrics, "metrics");
     }
 
     /**
@@ -195,7 +278,8 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
      * HTTP is served.
      */
     public String readyLine() {
-      return server.readyLine() + http.map(h -> " http=" + hostPort(h.baseUrl())).orElse("");
+      return server.readyLine() + http.map(h -> " http=" + hostPort(h.baseUrl())).orElse("")
+          + metrics.map(m -> " metrics=" + m.hostPort()).orElse("");
     }
 
     private static String hostPort(String baseUrl) {
@@ -212,7 +296,11 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
         try {
           server.close();
         } finally {
-          service.close();
+          try {
+            service.close();
+          } finally {
+            metrics.ifPresent(MetricsServer::close);
+          }
         }
       }
     }
@@ -226,9 +314,26 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
     ServedModel model = ServedModels.fromGguf(settings.model());
     log.info("serving {} ({}, context {}, sha256 {})", model.name(), model.architecture(), model.contextLength(),
         model.modelSha256());
+    PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    RouterSettings.Policy policy = settings.policy();
+    ServeModeClassifier classifier = policy.name().equals(RouterSettings.POLICY_THRESHOLD)
+        ? ThresholdClassifier.of(settings.disaggregateThreshold())
+        : CostModelClassifier.builder()
+            .hysteresis(policy.hysteresis())
+            .batchStallWeight(policy.batchStallWeight())
+            .overhead(policy.overhead())
+            .build();
+    RouterSettings.Resilience r = settings.resilience();
     RouterService.Builder builder = RouterService.builder()
         .model(model)
-        .disaggregateThreshold(settings.disaggregateThreshold())
+        .classifier(classifier)
+        .kvBandwidthPrior(policy.kvBandwidthPrior())
+        .prefillTokensPerSecondPrior(policy.prefillTokensPerSecondPrior())
+        .circuitBreaker(r.breakerWindow(), r.breakerMinimumCalls(), r.breakerFailureRate(), r.breakerOpenDuration())
+        .retryBackoff(r.retryBackoff(), r.retryBackoffMax())
+        .maxInFlight(r.maxInFlight())
+        .rateLimit(r.rateLimit())
+        .meterRegistry(meters)
         .healthInterval(settings.healthInterval())
         .healthTimeout(settings.healthTimeout())
         .defaultMaxTokens(settings.defaultMaxTokens())
@@ -254,15 +359,25 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
         log.warn("{} worker {} is not in rotation yet: {}", w.role(), w.id(), w.outOfRotationReason());
       }
     }
+    Optional<MetricsServer> metrics;
+    try {
+      metrics = settings.metricsEnabled()
+          ? Optional.of(MetricsServer.start(meters, settings.metricsHost(), settings.metricsPort()))
+          : Optional.empty();
+    } catch (RuntimeException e) {
+      service.close();
+      throw e;
+    }
     RouterServer server;
     try {
       server = RouterServer.start(service, settings.host(), settings.grpcPort(), settings.apiKeys());
     } catch (RuntimeException e) {
       service.close();
+      metrics.ifPresent(MetricsServer::close);
       throw e;
     }
     if (!settings.httpEnabled()) {
-      return new Running(service, server, Optional.empty());
+      return new Running(service, server, Optional.empty(), metrics);
     }
     try {
       OpenAiHttpServer http = service.openAiHttpServer()
@@ -273,10 +388,11 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
           .maxConcurrentRequests(settings.maxConcurrentRequests())
           .build()
           .start();
-      return new Running(service, server, Optional.of(http));
+      return new Running(service, server, Optional.of(http), metrics);
     } catch (RuntimeException e) {
       server.close();
       service.close();
+      metrics.ifPresent(MetricsServer::close);
       throw e;
     }
   }

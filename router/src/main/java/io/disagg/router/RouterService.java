@@ -5,19 +5,24 @@ import io.disagg.proto.v1.GenerateChunk;
 import io.disagg.proto.v1.GenerateRequest;
 import io.disagg.proto.v1.GenerateResponse;
 import io.disagg.proto.v1.ModelDescription;
+import io.disagg.router.internal.CostTracker;
 import io.disagg.router.internal.GenerationCall;
 import io.disagg.router.internal.HealthPoller;
 import io.disagg.router.internal.PromptTokens;
 import io.disagg.router.internal.RequestValidator;
+import io.disagg.router.internal.Resilience;
 import io.disagg.router.internal.ResponseAggregator;
 import io.disagg.router.internal.RouterContext;
 import io.disagg.router.internal.RouterInferenceService;
 import io.disagg.router.internal.RouterMetrics;
 import io.disagg.router.internal.WorkerRegistry;
+import io.github.resilience4j.ratelimiter.RateLimiter;
 import io.grpc.Deadline;
+import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,6 +33,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,6 +58,22 @@ public final class RouterService implements AutoCloseable {
   public static final Duration DEFAULT_HEALTH_TIMEOUT = Duration.ofSeconds(1);
   /** Default number of workers tried per stage. */
   public static final int DEFAULT_MAX_ATTEMPTS = 3;
+  /** Default front-door bulkhead: requests in flight before new ones get RESOURCE_EXHAUSTED. */
+  public static final int DEFAULT_MAX_IN_FLIGHT = 1024;
+  /** Default circuit breaker window, in calls per worker. */
+  public static final int DEFAULT_BREAKER_WINDOW = 20;
+  /** Default calls recorded before a breaker may open. */
+  public static final int DEFAULT_BREAKER_MINIMUM_CALLS = 5;
+  /** Default failure percentage that opens a breaker. */
+  public static final float DEFAULT_BREAKER_FAILURE_RATE = 50f;
+  /** Default time an open breaker keeps its worker out before trial calls. */
+  public static final Duration DEFAULT_BREAKER_OPEN_DURATION = Duration.ofSeconds(10);
+  /** Default backoff before the second attempt of ReserveKv or Prefill; doubles per attempt. */
+  public static final Duration DEFAULT_RETRY_BACKOFF = Duration.ofMillis(10);
+  /** Default cap on one retry backoff. */
+  public static final Duration DEFAULT_RETRY_BACKOFF_MAX = Duration.ofMillis(200);
+  /** Retry hint given with front-door refusals, in seconds. */
+  static final int RETRY_AFTER_SECONDS = 1;
 
   private final RouterContext ctx;
   private final RequestValidator validator;
@@ -59,22 +81,73 @@ public final class RouterService implements AutoCloseable {
   private final Duration requestTimeout;
   private final Duration healthInterval;
   private final ScheduledExecutorService scheduler;
+  private final Resilience resilience;
   private volatile boolean closed;
 
   private RouterService(Builder b) {
-    WorkerRegistry registry = new WorkerRegistry(b.prefillWorkers, b.decodeWorkers);
-    ServeModeClassifier classifier = b.classifier != null ? b.classifier : ThresholdClassifier.of(b.threshold);
+    this.resilience = new Resilience(new Resilience.Settings(b.breakerWindow, b.breakerMinimumCalls,
+        b.breakerFailureRate, b.breakerOpenDuration, b.maxAttempts, b.retryBackoff, b.retryBackoffMax, b.maxInFlight,
+        b.rateLimit, b.clock, b.random));
+    WorkerRegistry registry = new WorkerRegistry(b.prefillWorkers, b.decodeWorkers, resilience);
+    ServeModeClassifier classifier = b.classifier != null ? b.classifier
+        : b.threshold > 0 ? ThresholdClassifier.of(b.threshold) : CostModelClassifier.withDefaults();
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "disagg-router-scheduler");
+      t.setDaemon(true);
+      return t;
+    });
+    CostTracker costs = new CostTracker(CostTracker.DEFAULT_ALPHA, b.kvBandwidthPrior, b.prefillTokensPerSecondPrior);
     this.ctx = new RouterContext(b.model, registry, classifier, b.selector, b.ticker, b.maxAttempts,
-        Duration.ofSeconds(5), new RouterMetrics(b.meterRegistry, registry));
+        Duration.ofSeconds(5), new RouterMetrics(b.meterRegistry, registry, resilience, costs), costs,
+        b.prefixCacheIndex, resilience, scheduler);
     this.validator = new RequestValidator(b.model, b.defaultMaxTokens, b.requestIds, b.seeds);
     this.poller = new HealthPoller(registry, b.model.modelSha256(), b.healthTimeout);
     this.requestTimeout = b.requestTimeout;
     this.healthInterval = b.healthInterval;
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "disagg-router-health");
-      t.setDaemon(true);
-      return t;
-    });
+  }
+
+  /**
+   * The front door: a rate-limit permit (when a limit is set) and a bulkhead slot, or the RESOURCE_EXHAUSTED status
+   * with a retry hint to answer instead. Neither waits: queueing at the router would only add latency the client
+   * cannot see or bound, while a refusal lets it back off (the OpenAI front end answers 429 with Retry-After).
+   */
+  private Status admit() {
+    RateLimiter limiter = resilience.rateLimiter().orElse(null);
+    if (limiter != null && !limiter.acquirePermission()) {
+      ctx.metrics().rejected("rate_limited");
+      return Status.RESOURCE_EXHAUSTED.withDescription("router rate limit of "
+          + limiter.getRateLimiterConfig().getLimitForPeriod() + " requests/s reached; retry after "
+          + RETRY_AFTER_SECONDS + "s");
+    }
+    if (!resilience.bulkhead().tryAcquirePermission()) {
+      ctx.metrics().rejected("max_in_flight");
+      return Status.RESOURCE_EXHAUSTED.withDescription("router overloaded: "
+          + resilience.bulkhead().getBulkheadConfig().getMaxConcurrentCalls()
+          + " requests in flight (max-in-flight); retry after " + RETRY_AFTER_SECONDS + "s");
+    }
+    return null;
+  }
+
+  private GenerationCall admitted(GenerateRequest request, Deadline deadline,
+      StreamObserver<GenerateChunk> observer) {
+    return new GenerationCall(ctx, validator, request, effectiveDeadline(deadline), observer,
+        () -> resilience.bulkhead().onComplete());
+  }
+
+  /** A call refused at the front door: its observer has its error already; cancelling does nothing. */
+  private GenerateCall refused(GenerateRequest request, Status status, StreamObserver<?> observer) {
+    ctx.metrics().failedAtDoor(status.getCode().name());
+    observer.onError(status.asRuntimeException());
+    String id = request.getRequestId();
+    return new GenerateCall() {
+      @Override
+      public String requestId() {
+        return id;
+      }
+
+      @Override
+      public void cancel() {}
+    };
   }
 
   public static Builder builder() {
@@ -129,7 +202,11 @@ public final class RouterService implements AutoCloseable {
   public GenerateCall generate(GenerateRequest request, Deadline deadline, StreamObserver<GenerateChunk> observer) {
     Objects.requireNonNull(request, "request");
     Objects.requireNonNull(observer, "observer");
-    GenerationCall call = new GenerationCall(ctx, validator, request, effectiveDeadline(deadline), observer);
+    Status refusal = admit();
+    if (refusal != null) {
+      return refused(request, refusal, observer);
+    }
+    GenerationCall call = admitted(request, deadline, observer);
     call.start();
     return call;
   }
@@ -139,8 +216,12 @@ public final class RouterService implements AutoCloseable {
       StreamObserver<GenerateResponse> observer) {
     Objects.requireNonNull(request, "request");
     Objects.requireNonNull(observer, "observer");
+    Status refusal = admit();
+    if (refusal != null) {
+      return refused(request, refusal, observer);
+    }
     ResponseAggregator aggregator = new ResponseAggregator(observer);
-    GenerationCall call = new GenerationCall(ctx, validator, request, effectiveDeadline(deadline), aggregator);
+    GenerationCall call = admitted(request, deadline, aggregator);
     aggregator.promptTokenIds(call::promptTokenIds);
     call.start();
     return call;
@@ -247,7 +328,8 @@ public final class RouterService implements AutoCloseable {
     private final List<String> prefillWorkers = new ArrayList<>();
     private final List<String> decodeWorkers = new ArrayList<>();
     private ServeModeClassifier classifier;
-    private int threshold = ThresholdClassifier.DEFAULT_THRESHOLD;
+    /** 0 until set: setting a threshold selects the threshold rule. */
+    private int threshold;
     private WorkerSelector selector = LeastLoadedSelector.instance();
     private Ticker ticker = Ticker.system();
     private int defaultMaxTokens = DEFAULT_MAX_TOKENS;
@@ -258,6 +340,19 @@ public final class RouterService implements AutoCloseable {
     private Supplier<String> requestIds = () -> UUID.randomUUID().toString();
     private java.util.function.LongSupplier seeds = () -> java.util.concurrent.ThreadLocalRandom.current().nextLong();
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
+    private PrefixCacheIndex prefixCacheIndex = PrefixCacheIndex.none();
+    private double kvBandwidthPrior = CostModelClassifier.DEFAULT_KV_BANDWIDTH_PRIOR;
+    private double prefillTokensPerSecondPrior = CostModelClassifier.DEFAULT_PREFILL_TOKENS_PER_SECOND_PRIOR;
+    private int breakerWindow = DEFAULT_BREAKER_WINDOW;
+    private int breakerMinimumCalls = DEFAULT_BREAKER_MINIMUM_CALLS;
+    private float breakerFailureRate = DEFAULT_BREAKER_FAILURE_RATE;
+    private Duration breakerOpenDuration = DEFAULT_BREAKER_OPEN_DURATION;
+    private Duration retryBackoff = DEFAULT_RETRY_BACKOFF;
+    private Duration retryBackoffMax = DEFAULT_RETRY_BACKOFF_MAX;
+    private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
+    private int rateLimit;
+    private Clock clock = Clock.systemUTC();
+    private RandomGenerator random = RandomGenerator.getDefault();
 
     private Builder() {}
 
@@ -279,13 +374,16 @@ public final class RouterService implements AutoCloseable {
       return this;
     }
 
-    /** Replaces the serve-mode decision (default: {@link ThresholdClassifier} at {@link #disaggregateThreshold}). */
+    /**
+     * Replaces the serve-mode decision. Default: {@link ThresholdClassifier} when {@link #disaggregateThreshold} was
+     * set, else {@link CostModelClassifier#withDefaults()}.
+     */
     public Builder classifier(ServeModeClassifier classifier) {
       this.classifier = Objects.requireNonNull(classifier, "classifier");
       return this;
     }
 
-    /** Threshold of the default classifier, in prompt tokens (default {@value ThresholdClassifier#DEFAULT_THRESHOLD}). */
+    /** Selects {@link ThresholdClassifier} at this many prompt tokens (unless {@link #classifier} is set). */
     public Builder disaggregateThreshold(int threshold) {
       if (threshold <= 0) {
         throw new IllegalArgumentException("disaggregateThreshold: %s (expected: > 0)".formatted(threshold));
@@ -362,6 +460,96 @@ public final class RouterService implements AutoCloseable {
     /** Where the router's meters go (default: Micrometer's global registry); see the metrics list in the README. */
     public Builder meterRegistry(MeterRegistry meterRegistry) {
       this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+      return this;
+    }
+
+    /** What each decode worker already caches of a prompt (default {@link PrefixCacheIndex#none()}). */
+    public Builder prefixCacheIndex(PrefixCacheIndex prefixCacheIndex) {
+      this.prefixCacheIndex = Objects.requireNonNull(prefixCacheIndex, "prefixCacheIndex");
+      return this;
+    }
+
+    /** KV bandwidth assumed for a path until a transfer on it was measured, bytes/s (default 1.25e9). */
+    public Builder kvBandwidthPrior(double bytesPerSecond) {
+      if (!(bytesPerSecond > 0)) {
+        throw new IllegalArgumentException("kvBandwidthPrior: %s (expected: > 0)".formatted(bytesPerSecond));
+      }
+      this.kvBandwidthPrior = bytesPerSecond;
+      return this;
+    }
+
+    /** Prefill speed assumed for a worker until measured, tokens/s (default 2000). */
+    public Builder prefillTokensPerSecondPrior(double tokensPerSecond) {
+      if (!(tokensPerSecond > 0)) {
+        throw new IllegalArgumentException("prefillTokensPerSecondPrior: %s (expected: > 0)".formatted(tokensPerSecond));
+      }
+      this.prefillTokensPerSecondPrior = tokensPerSecond;
+      return this;
+    }
+
+    /**
+     * Per-worker circuit breaker: a count-based window of {@code window} calls, evaluated once
+     * {@code minimumCalls} were recorded, opening at {@code failureRatePercent} failures and staying open for
+     * {@code openDuration} before trial calls.
+     */
+    public Builder circuitBreaker(int window, int minimumCalls, float failureRatePercent, Duration openDuration) {
+      if (window <= 0) {
+        throw new IllegalArgumentException("breakerWindow: %s (expected: > 0)".formatted(window));
+      }
+      if (minimumCalls <= 0) {
+        throw new IllegalArgumentException("breakerMinimumCalls: %s (expected: > 0)".formatted(minimumCalls));
+      }
+      if (!(failureRatePercent > 0 && failureRatePercent <= 100)) {
+        throw new IllegalArgumentException(
+            "breakerFailureRate: %s (expected: in (0, 100])".formatted(failureRatePercent));
+      }
+      this.breakerWindow = window;
+      this.breakerMinimumCalls = minimumCalls;
+      this.breakerFailureRate = failureRatePercent;
+      this.breakerOpenDuration = positive("breakerOpenDuration", openDuration);
+      return this;
+    }
+
+    /** Backoff before the second ReserveKv/Prefill attempt, doubling per attempt up to {@code max}, ±50% jitter. */
+    public Builder retryBackoff(Duration initial, Duration max) {
+      Objects.requireNonNull(initial, "retryBackoff");
+      Objects.requireNonNull(max, "retryBackoffMax");
+      if (initial.isNegative() || max.compareTo(initial) < 0) {
+        throw new IllegalArgumentException("retryBackoff: %s, max %s (expected: 0 <= initial <= max)"
+            .formatted(initial, max));
+      }
+      this.retryBackoff = initial;
+      this.retryBackoffMax = max;
+      return this;
+    }
+
+    /** Requests in flight at once (front-door bulkhead); more get RESOURCE_EXHAUSTED at once (default 1024). */
+    public Builder maxInFlight(int maxInFlight) {
+      if (maxInFlight <= 0) {
+        throw new IllegalArgumentException("maxInFlight: %s (expected: > 0)".formatted(maxInFlight));
+      }
+      this.maxInFlight = maxInFlight;
+      return this;
+    }
+
+    /** Requests per second admitted; 0 (the default) for no limit. */
+    public Builder rateLimit(int requestsPerSecond) {
+      if (requestsPerSecond < 0) {
+        throw new IllegalArgumentException("rateLimit: %s (expected: >= 0)".formatted(requestsPerSecond));
+      }
+      this.rateLimit = requestsPerSecond;
+      return this;
+    }
+
+    /** The circuit breakers' wall clock (how long a breaker stays open); tests inject a manual one. */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Source of retry-backoff jitter; tests inject a seeded one. */
+    public Builder random(RandomGenerator random) {
+      this.random = Objects.requireNonNull(random, "random");
       return this;
     }
 

@@ -4,7 +4,6 @@ import io.disagg.backend.spi.ModelInfo;
 import io.disagg.backend.spi.SampledToken;
 import io.disagg.backend.spi.SamplingParams;
 import io.disagg.backend.spi.TokenLogprob;
-import io.disagg.backend.spi.Tokenizer;
 import io.disagg.proto.v1.GeneratedToken;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -53,7 +52,12 @@ public final class Protos {
     return tokens;
   }
 
-  public static GeneratedToken generatedToken(SampledToken token, Tokenizer tokenizer) {
+  /**
+   * The wire form of a sampled token. Texts are left empty: a token's text depends on the token before it (a
+   * SentencePiece piece loses its leading space after BOS), which the router knows for every token it forwards, so
+   * the router renders them.
+   */
+  public static GeneratedToken generatedToken(SampledToken token) {
     GeneratedToken.Builder b = GeneratedToken.newBuilder().setTokenId(token.tokenId());
     if (!Float.isNaN(token.logprob())) {
       b.setLogprob(token.logprob());
@@ -61,7 +65,6 @@ public final class Protos {
     for (TokenLogprob alt : token.top()) {
       b.addTop(io.disagg.proto.v1.TokenLogprob.newBuilder()
           .setTokenId(alt.tokenId())
-          .setText(tokenizer.piece(alt.tokenId()))
           .setLogprob(alt.logprob()));
     }
     return b.build();

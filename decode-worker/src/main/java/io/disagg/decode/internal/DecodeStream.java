@@ -113,7 +113,7 @@ public final class DecodeStream {
     if (finish == FinishReason.FINISH_REASON_LENGTH) {
       delta += text.finish();
     }
-    sink.append(Protos.generatedToken(token, tokenizer), delta, finish, extras);
+    sink.append(Protos.generatedToken(token), delta, finish, extras);
     if (finish != null) {
       end();
     } else {

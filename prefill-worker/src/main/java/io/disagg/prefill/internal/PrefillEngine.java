@@ -433,7 +433,7 @@ public final class PrefillEngine implements AutoCloseable {
         transferBytes.addAndGet(pushed.bytes());
         job.succeed(PrefillResponse.newBuilder()
             .setRequestId(job.requestId)
-            .setFirstToken(Protos.generatedToken(result.firstToken(), backend.tokenizer()))
+            .setFirstToken(Protos.generatedToken(result.firstToken()))
             .setPrefillUs(prefillUs)
             .setQueuedUs(queuedUs)
             .setKvTransferUs(pushed.elapsed().toNanos() / 1000)

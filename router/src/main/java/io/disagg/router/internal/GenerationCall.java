@@ -23,6 +23,8 @@ import io.disagg.router.ServeDecision;
 import io.disagg.router.ServeReasons;
 import io.disagg.router.WorkerRole;
 import io.disagg.router.WorkerSnapshot;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.retry.Retry;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
@@ -32,7 +34,9 @@ import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -48,7 +52,10 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * <p>Each stage tries workers in the selector's order and moves to the next one on RESOURCE_EXHAUSTED or UNAVAILABLE
- * (at most {@code maxAttempts} per stage). Nothing is retried once a token reached the client. When every prefill
+ * (at most {@code maxAttempts} per stage). ReserveKv and Prefill (a prefill that failed before its KV transfer
+ * started) wait an exponential backoff with jitter before the next attempt (Resilience4j {@link Retry}); a colocated
+ * Decode moves on at once. Every worker RPC takes a permit from that worker's circuit breaker and reports its outcome
+ * to it; a worker whose breaker is open is skipped. Nothing is retried once a token reached the client. When every prefill
  * worker fails, the decode worker holding the reservation releases it and serves the request colocated (unless the
  * client forced disaggregation).
  *
@@ -68,6 +75,7 @@ public final class GenerationCall implements GenerateCall {
   private final PreparedRequest req;
   private final StatusException invalid;
   private final String requestId;
+  private final Runnable onEnd;
 
   private final Object lock = new Object();
   private boolean terminated; // guarded by lock
@@ -81,6 +89,9 @@ public final class GenerationCall implements GenerateCall {
   private PrefillResponse prefill;
   private long dispatchNanos;
   private long firstTokenNanos = -1;
+  private long lastTokenNanos = -1;
+  private Retry.AsyncContext<Object> reserveRetry;
+  private Retry.AsyncContext<Object> prefillRetry;
   private int completionTokens;
   /** The token before the next generated one (the last prompt token at first), for rendering token texts. */
   private int previousToken = -1;
@@ -99,7 +110,16 @@ public final class GenerationCall implements GenerateCall {
    */
   public GenerationCall(RouterContext ctx, RequestValidator validator, io.disagg.proto.v1.GenerateRequest request,
       Deadline deadline, StreamObserver<GenerateChunk> observer) {
+    this(ctx, validator, request, deadline, observer, () -> {});
+  }
+
+  /**
+   * @param onEnd runs once when the call ends, however it ends (the front door frees its bulkhead slot)
+   */
+  public GenerationCall(RouterContext ctx, RequestValidator validator, io.disagg.proto.v1.GenerateRequest request,
+      Deadline deadline, StreamObserver<GenerateChunk> observer, Runnable onEnd) {
     this.ctx = ctx;
+    this.onEnd = onEnd;
     this.arrivalNanos = ctx.ticker().nanoTime();
     this.deadline = deadline;
     this.down = new Downstream(observer);
@@ -173,13 +193,20 @@ public final class GenerationCall implements GenerateCall {
       decision = ServeDecision.disaggregated(ServeReasons.FORCED);
     } else if (forced == ServeMode.SERVE_MODE_COLOCATED) {
       decision = ServeDecision.colocated(ServeReasons.FORCED);
-    } else {
-      decision = ctx.classifier().classify(new ClassifierInput(req.facts(), prefills, decodes));
+    }
+    List<WorkerSnapshot> rankedDecodes = ctx.selector().rank(WorkerRole.DECODE, decodes, req.facts());
+    if (decision == null) {
+      Map<String, Integer> cached = new LinkedHashMap<>();
+      for (WorkerSnapshot d : rankedDecodes) {
+        cached.put(d.id(), ctx.prefixCache().cachedPrefixTokens(d, req.promptTokenIds()));
+      }
+      decision = ctx.classifier().classify(
+          new ClassifierInput(req.facts(), prefills, rankedDecodes, cached, ctx.costs()));
       if (decision.mode() == ServeMode.SERVE_MODE_DISAGGREGATED && prefills.isEmpty()) {
         decision = ServeDecision.colocated(ServeReasons.NO_PREFILL_WORKER);
       }
     }
-    List<WorkerSnapshot> rankedDecodes = ctx.selector().rank(WorkerRole.DECODE, decodes, req.facts());
+    ctx.metrics().decided(modeTag(), decision.reason());
     if (decision.mode() == ServeMode.SERVE_MODE_DISAGGREGATED) {
       reserve(rankedDecodes, 0, prefills);
     } else {
@@ -196,6 +223,11 @@ public final class GenerationCall implements GenerateCall {
     }
     WorkerSnapshot d = decodes.get(attempt);
     WorkerHandle dh = ctx.registry().get(WorkerRole.DECODE, d.id());
+    Permit permit = acquire(dh);
+    if (permit == null) {
+      reserve(decodes, attempt + 1, prefills);
+      return;
+    }
     ReserveKvRequest request = ReserveKvRequest.newBuilder()
         .setRequestId(requestId)
         .setModelFingerprint(d.modelFingerprint())
@@ -205,6 +237,7 @@ public final class GenerationCall implements GenerateCall {
     unary(o -> dh.decodeStub().withDeadline(deadline).reserveKv(request, o), new Unary<ReserveKvResponse>() {
       @Override
       public void onValue(ReserveKvResponse response) {
+        permit.outcome(Status.OK);
         boolean live;
         synchronized (lock) {
           live = !terminated;
@@ -230,11 +263,16 @@ public final class GenerationCall implements GenerateCall {
 
       @Override
       public void onFailure(Status status) {
+        permit.outcome(status);
         if (isTerminated()) {
           return;
         }
         if (refusedOrUnreachable(dh, status)) {
-          reserve(decodes, attempt + 1, prefills);
+          if (reserveRetry == null) {
+            reserveRetry = ctx.resilience().retry().asyncContext();
+          }
+          retryAfterBackoff(reserveRetry, status, attempt + 1 < decodes.size(),
+              () -> reserve(decodes, attempt + 1, prefills), () -> failNoDecodeWorker());
         } else {
           fail(describe(status, "decode worker " + dh.id() + " failed ReserveKv"));
         }
@@ -252,6 +290,11 @@ public final class GenerationCall implements GenerateCall {
     }
     WorkerSnapshot p = prefills.get(attempt);
     WorkerHandle ph = ctx.registry().get(WorkerRole.PREFILL, p.id());
+    Permit permit = acquire(ph);
+    if (permit == null) {
+      prefill(dh, kvAddress, prefills, attempt + 1, decodes);
+      return;
+    }
     String reservationId;
     synchronized (lock) {
       reservationId = reservation == null ? "" : reservation.id();
@@ -271,7 +314,9 @@ public final class GenerationCall implements GenerateCall {
     unary(o -> ph.prefillStub().withDeadline(deadline).prefill(request, o), new Unary<PrefillResponse>() {
       @Override
       public void onValue(PrefillResponse response) {
+        permit.outcome(Status.OK);
         ph.finished(req.promptTokens());
+        measurePrefill(ph, dh, response);
         if (isTerminated()) {
           return;
         }
@@ -281,12 +326,19 @@ public final class GenerationCall implements GenerateCall {
 
       @Override
       public void onFailure(Status status) {
+        permit.outcome(status);
         ph.finished(req.promptTokens());
         if (isTerminated()) {
           return;
         }
+        // RESOURCE_EXHAUSTED and UNAVAILABLE mean the prefill worker refused or was never reached: no KV was pushed
+        // into the reservation, so the prefill may run again on another worker.
         if (refusedOrUnreachable(ph, status)) {
-          prefill(dh, kvAddress, prefills, attempt + 1, decodes);
+          if (prefillRetry == null) {
+            prefillRetry = ctx.resilience().retry().asyncContext();
+          }
+          retryAfterBackoff(prefillRetry, status, attempt + 1 < prefills.size(),
+              () -> prefill(dh, kvAddress, prefills, attempt + 1, decodes), () -> prefillExhausted(dh, decodes, null));
         } else if (clientCaused(status)) {
           fail(describe(status, "prefill worker " + ph.id() + " failed Prefill"));
         } else {
@@ -320,6 +372,7 @@ public final class GenerationCall implements GenerateCall {
       release(held);
     }
     decision = ServeDecision.colocated(reason);
+    ctx.metrics().decided(modeTag(), reason);
     // The worker that granted the reservation had room a moment ago: try it first.
     List<WorkerSnapshot> order = new ArrayList<>();
     decodes.stream().filter(d -> d.id().equals(dh.id())).forEach(order::add);
@@ -372,6 +425,16 @@ public final class GenerationCall implements GenerateCall {
    */
   private void decode(WorkerHandle dh, DecodeRequest request, Runnable retry) {
     decodeWorker = dh;
+    Permit permit = acquire(dh);
+    if (permit == null) {
+      if (retry != null) {
+        retry.run();
+      } else {
+        fail(Status.UNAVAILABLE.withDescription("decode worker " + dh.id()
+            + " holding the request's KV cache has an open circuit breaker"));
+      }
+      return;
+    }
     dh.started(req.promptTokens());
     ClientResponseObserver<DecodeRequest, DecodeChunk> observer = new ClientResponseObserver<>() {
       private ClientCallStreamObserver<DecodeRequest> upstream;
@@ -407,6 +470,7 @@ public final class GenerationCall implements GenerateCall {
       public void onError(Throwable t) {
         end();
         Status status = fromWorker(Status.fromThrowable(t));
+        permit.outcome(status);
         if (sawFinish || isTerminated()) {
           return;
         }
@@ -425,6 +489,7 @@ public final class GenerationCall implements GenerateCall {
       @Override
       public void onCompleted() {
         end();
+        permit.outcome(sawFinish ? Status.OK : Status.INTERNAL);
         if (!sawFinish) {
           fail(Status.INTERNAL.withDescription("decode worker " + dh.id()
               + " ended the stream without a finish reason after " + completionTokens + " tokens"));
@@ -458,6 +523,11 @@ public final class GenerationCall implements GenerateCall {
     long now = ctx.ticker().nanoTime();
     if (firstTokenNanos < 0 && chunk.getTokensCount() > 0) {
       firstTokenNanos = now;
+    } else if (lastTokenNanos >= 0 && chunk.getTokensCount() > 0) {
+      ctx.metrics().interToken(now - lastTokenNanos, chunk.getTokensCount());
+    }
+    if (chunk.getTokensCount() > 0) {
+      lastTokenNanos = now;
     }
     boolean last = chunk.getFinishReason() != FinishReason.FINISH_REASON_UNSPECIFIED;
     if (last) {
@@ -465,6 +535,10 @@ public final class GenerationCall implements GenerateCall {
         firstTokenNanos = now;
       }
       Timing timing = timing(now);
+      if (prefill == null && decodeWorker != null) {
+        ctx.costs().recordPrefill(decodeWorker.id(), WorkerRole.DECODE, req.promptTokens() - cachedPromptTokens,
+            workerPrefillUs);
+      }
       out.setFinishReason(chunk.getFinishReason())
           .setUsage(usage())
           .setTiming(timing)
@@ -555,7 +629,8 @@ public final class GenerationCall implements GenerateCall {
         terminated = true;
         active = null;
         reservation = null; // consumed by a finished decode: the worker freed it with the sequence
-        ctx.metrics().finished(chunk.getTiming().getFirstTokenUs(), chunk.getTiming().getTotalUs());
+        ctx.metrics().finished(firstTokenNanos - arrivalNanos, ctx.ticker().nanoTime() - arrivalNanos,
+            ctx.ticker().nanoTime() - firstTokenNanos, completionTokens);
         ctx.metrics().ended(modeTag(), decision.reason(), chunk.getFinishReason().name());
       }
       try {
@@ -566,6 +641,9 @@ public final class GenerationCall implements GenerateCall {
       } catch (RuntimeException e) {
         broken = e;
       }
+    }
+    if (last) {
+      onEnd.run();
     }
     if (broken != null) {
       // The client side cannot take more (a cancelled server call, a failing in-process observer): stop the workers.
@@ -589,12 +667,14 @@ public final class GenerationCall implements GenerateCall {
       reservation = null;
       ServeDecision d = decision;
       ctx.metrics().ended(modeTag(), d == null ? "none" : d.reason(), status.getCode().name());
+      ctx.metrics().failed(status.getCode().name());
       try {
         down.observer().onError(status.asRuntimeException());
       } catch (RuntimeException e) {
         log.debug("request {}: client already gone: {}", requestId, e.toString());
       }
     }
+    onEnd.run();
     if (status.getCode() != Status.Code.CANCELLED) {
       log.debug("request {} failed: {}", requestId, status);
     }
@@ -641,6 +721,85 @@ public final class GenerationCall implements GenerateCall {
   }
 
   // ---- helpers ------------------------------------------------------------------------------------------------------
+
+  /** One RPC's claim on a worker's circuit breaker; reports the RPC's outcome to it exactly once. */
+  private final class Permit {
+    private final CircuitBreaker breaker;
+    private final long startNanos = ctx.ticker().nanoTime();
+    private boolean reported;
+
+    Permit(CircuitBreaker breaker) {
+      this.breaker = breaker;
+    }
+
+    synchronized void outcome(Status status) {
+      if (reported) {
+        return;
+      }
+      reported = true;
+      long nanos = Math.max(0L, ctx.ticker().nanoTime() - startNanos);
+      if (status.isOk()) {
+        breaker.onSuccess(nanos, TimeUnit.NANOSECONDS);
+      } else if (status.getCode() == Status.Code.CANCELLED && isTerminated()) {
+        // The router (or its client) cancelled the call: says nothing about the worker.
+        breaker.releasePermission();
+      } else {
+        // The breaker's own predicate decides whether this code counts as a failure (see Resilience).
+        breaker.onError(nanos, TimeUnit.NANOSECONDS, status.asRuntimeException());
+      }
+    }
+  }
+
+  /** A permit on {@code worker}'s breaker, or null (recorded as a failure of this stage) when it is open. */
+  private Permit acquire(WorkerHandle worker) {
+    if (worker.breaker().tryAcquirePermission()) {
+      return new Permit(worker.breaker());
+    }
+    failures.add(worker.id() + ": circuit breaker " + worker.breaker().getState());
+    return null;
+  }
+
+  /**
+   * Runs {@code next} after the retry's backoff, or {@code exhausted} when the retry budget, the candidates or the
+   * deadline do not allow another attempt.
+   */
+  private void retryAfterBackoff(Retry.AsyncContext<Object> retry, Status status, boolean candidateLeft,
+      Runnable next, Runnable exhausted) {
+    long delayMillis = retry.onError(status.asRuntimeException());
+    if (delayMillis < 0 || !candidateLeft) {
+      exhausted.run();
+      return;
+    }
+    if (deadline.timeRemaining(TimeUnit.MILLISECONDS) <= delayMillis) {
+      fail(Status.DEADLINE_EXCEEDED.withDescription("request " + requestId + ": no time left to retry after "
+          + String.join("; ", failures)));
+      return;
+    }
+    if (delayMillis == 0) {
+      next.run();
+      return;
+    }
+    ctx.scheduler().schedule(() -> {
+      if (isTerminated()) {
+        return;
+      }
+      try {
+        next.run();
+      } catch (RuntimeException e) {
+        log.error("request {} failed in the router", requestId, e);
+        fail(Status.INTERNAL.withDescription("router error: " + e).withCause(e));
+      }
+    }, delayMillis, TimeUnit.MILLISECONDS);
+  }
+
+  /** Feeds the cost model and the transfer meters from a finished prefill. */
+  private void measurePrefill(WorkerHandle ph, WorkerHandle dh, PrefillResponse response) {
+    ctx.costs().recordPrefill(ph.id(), WorkerRole.PREFILL,
+        req.promptTokens() - response.getCachedPromptTokens(), response.getPrefillUs());
+    ctx.costs().recordTransfer(ph.id(), dh.id(), response.getKvTransferBytes(), response.getKvTransferUs(),
+        req.promptTokens());
+    ctx.metrics().transferred(ph.id(), dh.id(), response.getKvTransferBytes(), response.getKvTransferUs());
+  }
 
   private String modeTag() {
     if (decision == null) {

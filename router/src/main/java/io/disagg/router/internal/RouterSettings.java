@@ -1,5 +1,6 @@
 package io.disagg.router.internal;
 
+import io.disagg.router.CostModelClassifier;
 import io.disagg.router.RouterService;
 import io.disagg.router.ThresholdClassifier;
 import java.io.IOException;
@@ -34,13 +35,30 @@ public record RouterSettings(
     int httpPort,
     List<String> apiKeys,
     int maxBodyBytes,
-    int maxConcurrentRequests) {
+    int maxConcurrentRequests,
+    Policy policy,
+    Resilience resilience,
+    String metricsHost,
+    int metricsPort) {
+
+  /** Which serve-mode policy, and the cost model's parameters. */
+  public record Policy(String name, double kvBandwidthPrior, double prefillTokensPerSecondPrior, double hysteresis,
+      double batchStallWeight, Duration overhead) {}
+
+  /** Circuit breakers, retry backoff and the front door's limits. */
+  public record Resilience(int breakerWindow, int breakerMinimumCalls, float breakerFailureRate,
+      Duration breakerOpenDuration, Duration retryBackoff, Duration retryBackoffMax, int maxInFlight,
+      int rateLimit) {}
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   /** {@code http-port} value (and default) meaning "no HTTP server". */
   public static final int HTTP_DISABLED = -1;
   public static final int DEFAULT_MAX_BODY_BYTES = 4 << 20;
   public static final int DEFAULT_MAX_CONCURRENT_REQUESTS = 256;
+  /** {@code metrics-port} value (and default) meaning "no /metrics endpoint". */
+  public static final int METRICS_DISABLED = -1;
+  public static final String POLICY_COST = "cost";
+  public static final String POLICY_THRESHOLD = "threshold";
 
   /**
    * @param httpHost address the OpenAI HTTP server binds (defaults to {@code host})
@@ -58,6 +76,11 @@ public record RouterSettings(
     return httpPort != HTTP_DISABLED;
   }
 
+  /** Whether {@code /metrics} is to be served. */
+  public boolean metricsEnabled() {
+    return metricsPort != METRICS_DISABLED;
+  }
+
   /** Keys are secrets: never printed, e.g. when settings are logged. */
   @Override
   public String toString() {
@@ -65,8 +88,10 @@ public record RouterSettings(
         .formatted(model, host, grpcPort, prefill, decode, disaggregateThreshold)
         + " healthInterval=%s, healthTimeout=%s, defaultMaxTokens=%d, requestTimeout=%s, maxAttempts=%d,"
         .formatted(healthInterval, healthTimeout, defaultMaxTokens, requestTimeout, maxAttempts)
-        + " httpHost=%s, httpPort=%d, apiKeys=%d key(s), maxBodyBytes=%d, maxConcurrentRequests=%d]"
-        .formatted(httpHost, httpPort, apiKeys.size(), maxBodyBytes, maxConcurrentRequests);
+        + " httpHost=%s, httpPort=%d, apiKeys=%d key(s), maxBodyBytes=%d, maxConcurrentRequests=%d,"
+        .formatted(httpHost, httpPort, apiKeys.size(), maxBodyBytes, maxConcurrentRequests)
+        + " policy=%s, resilience=%s, metricsHost=%s, metricsPort=%d]"
+        .formatted(policy, resilience, metricsHost, metricsPort);
   }
 
   /**
@@ -122,9 +147,51 @@ public record RouterSettings(
         String.valueOf(DEFAULT_MAX_BODY_BYTES)), 1, Integer.MAX_VALUE);
     int maxConcurrent = integer("max-concurrent-requests", orDefault(first("max-concurrent-requests", flags, env,
         file), String.valueOf(DEFAULT_MAX_CONCURRENT_REQUESTS)), 1, Integer.MAX_VALUE);
+    String policyName = orDefault(first("policy", flags, env, file), POLICY_COST).strip().toLowerCase(Locale.ROOT);
+    if (!policyName.equals(POLICY_COST) && !policyName.equals(POLICY_THRESHOLD)) {
+      throw new IllegalArgumentException("policy: '%s' (expected: cost or threshold)".formatted(policyName));
+    }
+    Policy policy = new Policy(policyName,
+        decimal("kv-bandwidth-prior", orDefault(first("kv-bandwidth-prior", flags, env, file),
+            String.valueOf(CostModelClassifier.DEFAULT_KV_BANDWIDTH_PRIOR)), 1, 1e15),
+        decimal("prefill-tokens-per-second-prior", orDefault(first("prefill-tokens-per-second-prior", flags, env,
+            file), String.valueOf(CostModelClassifier.DEFAULT_PREFILL_TOKENS_PER_SECOND_PRIOR)), 1e-3, 1e9),
+        decimal("hysteresis", orDefault(first("hysteresis", flags, env, file),
+            String.valueOf(CostModelClassifier.DEFAULT_HYSTERESIS)), 0, 10),
+        decimal("batch-stall-weight", orDefault(first("batch-stall-weight", flags, env, file),
+            String.valueOf(CostModelClassifier.DEFAULT_BATCH_STALL_WEIGHT)), 0, 100),
+        Durations.parse("disaggregation-overhead", orDefault(first("disaggregation-overhead", flags, env, file),
+            CostModelClassifier.DEFAULT_OVERHEAD.toMillis() + "ms")));
+    Duration backoff = Durations.parse("retry-backoff", orDefault(first("retry-backoff", flags, env, file),
+        RouterService.DEFAULT_RETRY_BACKOFF.toMillis() + "ms"));
+    Duration backoffMax = Durations.parse("retry-backoff-max", orDefault(first("retry-backoff-max", flags, env,
+        file), RouterService.DEFAULT_RETRY_BACKOFF_MAX.toMillis() + "ms"));
+    if (backoffMax.compareTo(backoff) < 0) {
+      throw new IllegalArgumentException("retry-backoff-max: %s (expected: >= retry-backoff %s)"
+          .formatted(backoffMax, backoff));
+    }
+    Duration breakerOpen = Durations.parse("breaker-open-duration", orDefault(first("breaker-open-duration", flags,
+        env, file), RouterService.DEFAULT_BREAKER_OPEN_DURATION.toSeconds() + "s"));
+    if (breakerOpen.isZero()) {
+      throw new IllegalArgumentException("breaker-open-duration: 0 (expected: > 0)");
+    }
+    Resilience resilience = new Resilience(
+        integer("breaker-window", orDefault(first("breaker-window", flags, env, file),
+            String.valueOf(RouterService.DEFAULT_BREAKER_WINDOW)), 1, 10_000),
+        integer("breaker-minimum-calls", orDefault(first("breaker-minimum-calls", flags, env, file),
+            String.valueOf(RouterService.DEFAULT_BREAKER_MINIMUM_CALLS)), 1, 10_000),
+        (float) decimal("breaker-failure-rate", orDefault(first("breaker-failure-rate", flags, env, file),
+            String.valueOf(RouterService.DEFAULT_BREAKER_FAILURE_RATE)), 1, 100),
+        breakerOpen, backoff, backoffMax,
+        integer("max-in-flight", orDefault(first("max-in-flight", flags, env, file),
+            String.valueOf(RouterService.DEFAULT_MAX_IN_FLIGHT)), 1, Integer.MAX_VALUE),
+        integer("rate-limit", orDefault(first("rate-limit", flags, env, file), "0"), 0, Integer.MAX_VALUE));
+    String metricsHost = orDefault(first("metrics-host", flags, env, file), host);
+    int metricsPort = integer("metrics-port", orDefault(first("metrics-port", flags, env, file),
+        String.valueOf(METRICS_DISABLED)), METRICS_DISABLED, 65535);
     return new RouterSettings(Path.of(model), host, port, prefill, decode, threshold, healthInterval, healthTimeout,
         maxTokens, requestTimeout, maxAttempts, httpHost, httpPort, apiKeys.stream().distinct().toList(),
-        maxBodyBytes, maxConcurrent);
+        maxBodyBytes, maxConcurrent, policy, resilience, metricsHost, metricsPort);
   }
 
   /**
@@ -181,6 +248,18 @@ public record RouterSettings(
       }
     }
     return out;
+  }
+
+  private static double decimal(String key, String value, double min, double max) {
+    try {
+      double v = Double.parseDouble(value.strip());
+      if (v >= min && v <= max) {
+        return v;
+      }
+    } catch (NumberFormatException e) {
+      // falls through to the message below
+    }
+    throw new IllegalArgumentException("%s: '%s' (expected: a number in %s..%s)".formatted(key, value, min, max));
   }
 
   private static int integer(String key, String value, int min, int max) {

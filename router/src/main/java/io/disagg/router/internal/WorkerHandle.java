@@ -5,6 +5,7 @@ import io.disagg.proto.v1.PrefillWorkerGrpc;
 import io.disagg.proto.v1.WorkerHealth;
 import io.disagg.router.WorkerRole;
 import io.disagg.router.WorkerSnapshot;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -23,6 +24,7 @@ public final class WorkerHandle {
   private final WorkerRole role;
   private final String address;
   private final ManagedChannel channel;
+  private final CircuitBreaker breaker;
   private final AtomicInteger active = new AtomicInteger();
   private final AtomicInteger unreportedRequests = new AtomicInteger();
   private final AtomicLong unreportedPromptTokens = new AtomicLong();
@@ -30,16 +32,40 @@ public final class WorkerHandle {
 
   private record State(WorkerHealth health, boolean inRotation, String reason) {}
 
-  WorkerHandle(String id, WorkerRole role, String address, ManagedChannel channel) {
+  WorkerHandle(String id, WorkerRole role, String address, ManagedChannel channel, CircuitBreaker breaker) {
     this.id = Objects.requireNonNull(id, "id");
     this.role = Objects.requireNonNull(role, "role");
     this.address = Objects.requireNonNull(address, "address");
     this.channel = Objects.requireNonNull(channel, "channel");
+    this.breaker = Objects.requireNonNull(breaker, "breaker");
   }
 
-  static WorkerHandle connect(WorkerRole role, String address) {
+  static WorkerHandle connect(WorkerRole role, String address, Resilience resilience) {
     ManagedChannel channel = Grpc.newChannelBuilder(address, InsecureChannelCredentials.create()).build();
-    return new WorkerHandle(address, role, address, channel);
+    return new WorkerHandle(address, role, address, channel, resilience.breaker(role, address));
+  }
+
+  /** This worker's circuit breaker, fed by the outcome of every RPC the router sends it (not health polls). */
+  public CircuitBreaker breaker() {
+    return breaker;
+  }
+
+  /**
+   * Whether the breaker lets calls through. An open breaker whose wait is over moves to half-open here (taking and
+   * returning one permit), because a worker kept out of selection would otherwise never be called to close it again.
+   */
+  boolean breakerAdmits() {
+    return switch (breaker.getState()) {
+      case CLOSED, HALF_OPEN, DISABLED, METRICS_ONLY -> true;
+      case FORCED_OPEN -> false;
+      case OPEN -> {
+        if (breaker.tryAcquirePermission()) {
+          breaker.releasePermission();
+          yield true;
+        }
+        yield false;
+      }
+    };
   }
 
   public String id() {
@@ -67,7 +93,7 @@ public final class WorkerHandle {
   }
 
   public boolean inRotation() {
-    return state.inRotation();
+    return state.inRotation() && breakerAdmits();
   }
 
   /** Records a health report and decides whether the worker is in rotation. */
@@ -118,10 +144,12 @@ public final class WorkerHandle {
   public WorkerSnapshot snapshot() {
     State s = state;
     WorkerHealth h = s.health() == null ? WorkerHealth.getDefaultInstance() : s.health();
-    return new WorkerSnapshot(id, role, address, s.inRotation(), s.reason(), h.getModelFingerprint(),
+    boolean admits = breakerAdmits();
+    String reason = s.inRotation() && !admits ? "circuit breaker " + breaker.getState() : s.reason();
+    return new WorkerSnapshot(id, role, address, s.inRotation() && admits, reason, h.getModelFingerprint(),
         h.getKvAddress(), h.getQueueDepth(), h.getTokensInFlight(), h.getRunningSequences(), h.getFreeKvBlocks(),
         h.getTotalKvBlocks(), h.getBlockTokens(), h.getRecentTokensPerSecond(), active.get(),
-        unreportedRequests.get(), unreportedPromptTokens.get());
+        unreportedRequests.get(), unreportedPromptTokens.get(), h.getKvBytesPerToken());
   }
 
   void shutdown() {

@@ -13,25 +13,26 @@ public final class WorkerRegistry implements AutoCloseable {
   private final List<WorkerHandle> workers;
   private final Map<String, WorkerHandle> byId;
 
-  public WorkerRegistry(List<String> prefillAddresses, List<String> decodeAddresses) {
+  public WorkerRegistry(List<String> prefillAddresses, List<String> decodeAddresses, Resilience resilience) {
     List<WorkerHandle> all = new ArrayList<>();
     Map<String, WorkerHandle> ids = new LinkedHashMap<>();
     for (String address : prefillAddresses) {
-      add(all, ids, WorkerRole.PREFILL, address);
+      add(all, ids, WorkerRole.PREFILL, address, resilience);
     }
     for (String address : decodeAddresses) {
-      add(all, ids, WorkerRole.DECODE, address);
+      add(all, ids, WorkerRole.DECODE, address, resilience);
     }
     this.workers = List.copyOf(all);
     this.byId = Map.copyOf(ids);
   }
 
-  private static void add(List<WorkerHandle> all, Map<String, WorkerHandle> ids, WorkerRole role, String address) {
+  private static void add(List<WorkerHandle> all, Map<String, WorkerHandle> ids, WorkerRole role, String address,
+      Resilience resilience) {
     String key = role + "/" + address;
     if (ids.containsKey(key)) {
       throw new IllegalArgumentException("worker registered twice: " + role + " " + address);
     }
-    WorkerHandle handle = WorkerHandle.connect(role, address);
+    WorkerHandle handle = WorkerHandle.connect(role, address, resilience);
     all.add(handle);
     ids.put(key, handle);
   }
