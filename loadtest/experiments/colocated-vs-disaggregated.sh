@@ -63,7 +63,8 @@ run_config() { # name prefill-workers decode-workers force-mode
   local name="$1" prefill="$2" decode="$3" mode="$4"
   echo "== $name: $prefill prefill + $decode decode workers, force-mode $mode"
   # shellcheck disable=SC2086
-  "$ROOT/disagg" local --prefill-workers "$prefill" --decode-workers "$decode" --model "$MODEL" ${LOCAL_ARGS:-} \
+  "$ROOT/disagg" local --prefill-workers "$prefill" --decode-workers "$decode" --model "$MODEL" \
+    --grpc-port "${ROUTER_TARGET##*:}" ${LOCAL_ARGS:-} \
     >"$OUT/$name-cluster.log" 2>&1 &
   CLUSTER_PID=$!
   wait_for_router "$name"

@@ -31,6 +31,15 @@ import java.util.regex.Pattern;
 final class ChildJvm implements AutoCloseable {
   private static final Pattern READY = Pattern.compile("disagg (\\S+) ready: (.*)$");
   private static final int KEPT_LINES = 300;
+  /** Processes still running; killed if the test JVM exits without closing them (e.g. Ctrl-C, a crash in a test). */
+  private static final java.util.Set<Process> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(p -> {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+    }), "e2e-child-reaper"));
+  }
 
   private final String name;
   private final Process process;
@@ -75,6 +84,8 @@ final class ChildJvm implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start " + name, e);
     }
+    LIVE.add(process);
+    process.onExit().thenRun(() -> LIVE.remove(process));
     ChildJvm child = new ChildJvm(name, component, process);
     child.pump(process.getInputStream(), true);
     child.pump(process.getErrorStream(), false);
@@ -129,7 +140,8 @@ final class ChildJvm implements AutoCloseable {
     try {
       return ready.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
-      throw new IllegalStateException(name + " printed no ready line within " + timeout + "; last output:\n" + output());
+      throw new IllegalStateException(
+          name + " printed no ready line within " + timeout + "; last output:\n" + output());
     } catch (ExecutionException e) {
       throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
     } catch (InterruptedException e) {

@@ -30,8 +30,10 @@ class CompleteCommandE2ETest {
     GenerateResponse direct = cluster.routerStub().generate(GenerateRequest.newBuilder().setText(Prompts.LILY)
         .setMaxTokens(12).setForceMode(mode).build());
 
+    // the key goes through the environment variable the command documents
     ChildJvm complete = ChildJvm.start("complete", null, "io.disagg.cli.Main", List.of("complete", "--router",
-        cluster.routerGrpc(), "--prompt", Prompts.LILY, "--max-tokens", "12", "--mode", flag, "--json"), Map.of());
+        cluster.routerGrpc(), "--prompt", Prompts.LILY, "--max-tokens", "12", "--mode", flag, "--json"),
+        Map.of("DISAGG_API_KEY", cluster.apiKey()));
     int code;
     try {
       code = complete.awaitExit(Duration.ofSeconds(60));

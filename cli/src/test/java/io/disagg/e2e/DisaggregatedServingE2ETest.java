@@ -94,7 +94,7 @@ class DisaggregatedServingE2ETest {
         .isBetween(promptTokens * perToken, blocks * decode.getBlockTokens() * perToken);
     assertThat(r.getTiming().getKvTransferUs()).isPositive();
     assertThat(r.getTiming().getPrefillUs()).isPositive();
-    // the prefill worker keeps nothing once the cache is on the decode worker, and the decode worker frees it at the end
+    // the prefill worker keeps nothing once the cache is on the decode worker, which frees it at the end
     assertThat(LocalCluster.await(Duration.ofSeconds(10),
         () -> cluster.prefillHealth(SharedCluster.PREFILL).getFreeKvBlocks() == prefillFree)).isTrue();
     assertThat(LocalCluster.await(Duration.ofSeconds(10),

@@ -34,9 +34,10 @@ class LoadTestE2ETest {
     Path json = dir.resolve("grpc.json");
     Path html = dir.resolve("grpc.html");
 
-    int rc = LoadTestMain.run("--target", cluster.routerGrpc(), "--protocol", "grpc", "--sweep", "2,4",
-        "--profile", "chat", "--length-scale", "0.05", "--max-input-tokens", "64", "--max-output-tokens", "6",
-        "--duration", "1500ms", "--max-requests", "4", "--drain-timeout", "30s", "--slo-ttft-ms", "10000",
+    int rc = LoadTestMain.run("--target", cluster.routerGrpc(), "--protocol", "grpc", "--api-key", cluster.apiKey(),
+        "--sweep", "2,4", "--profile", "chat", "--length-scale", "0.05", "--max-input-tokens", "64",
+        "--max-output-tokens", "6", "--duration", "1500ms", "--max-requests", "4", "--drain-timeout", "30s",
+        "--slo-ttft-ms", "10000",
         "--slo-tpot-ms", "2000", "--seed", "5", "--no-progress", "--out-json", json.toString(),
         "--out-html", html.toString());
 
@@ -54,9 +55,10 @@ class LoadTestE2ETest {
     Path html = dir.resolve("openai.html");
 
     int rc = LoadTestMain.run("--target", "http://" + http, "--protocol", "openai", "--model", model(),
-        "--mode", "closed", "--users", "1,2", "--profile", "chat", "--length-scale", "0.05", "--max-input-tokens", "64",
-        "--max-output-tokens", "6", "--duration", "5s", "--max-requests", "4", "--seed", "5", "--no-progress",
-        "--out-json", json.toString(), "--out-html", html.toString());
+        "--api-key", cluster.apiKey(), "--mode", "closed", "--users", "1,2", "--profile", "chat",
+        "--length-scale", "0.05", "--max-input-tokens", "64", "--max-output-tokens", "6", "--duration", "5s",
+        "--max-requests", "4", "--seed", "5", "--no-progress", "--out-json", json.toString(),
+        "--out-html", html.toString());
 
     assertThat(rc).isZero();
     JsonNode runs = new ObjectMapper().readTree(json.toFile()).path("runs");
@@ -71,9 +73,10 @@ class LoadTestE2ETest {
     Path json = dir.resolve("openai-default-model.json");
 
     // --model is documented as "empty for the only model served"
-    int rc = LoadTestMain.run("--target", "http://" + http, "--protocol", "openai", "--mode", "closed",
-        "--users", "1", "--length-scale", "0.05", "--max-input-tokens", "64", "--max-output-tokens", "4",
-        "--duration", "5s", "--max-requests", "2", "--seed", "5", "--no-progress", "--out-json", json.toString());
+    int rc = LoadTestMain.run("--target", "http://" + http, "--protocol", "openai", "--api-key", cluster.apiKey(),
+        "--mode", "closed", "--users", "1", "--length-scale", "0.05", "--max-input-tokens", "64",
+        "--max-output-tokens", "4", "--duration", "5s", "--max-requests", "2", "--seed", "5", "--no-progress",
+        "--out-json", json.toString());
 
     JsonNode runs = new ObjectMapper().readTree(json.toFile()).path("runs");
     assertThat(runs.get(0).path("errors").toString()).isEqualTo("{}");

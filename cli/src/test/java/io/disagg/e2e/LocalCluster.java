@@ -8,6 +8,8 @@ import io.disagg.proto.v1.RouterGrpc;
 import io.disagg.proto.v1.WorkerHealth;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -25,8 +27,9 @@ import java.util.function.BooleanSupplier;
 /**
  * A Disagg cluster of real processes on loopback: decode workers, prefill workers and a router, each its own JVM,
  * started as {@code disagg local} starts them (same java binary, JVM flags and class path, one random
- * {@code DISAGG_KV_SECRET} in the environment, every port 0, addresses read from the ready lines). Workers start in
- * parallel; every start waits at most {@link #STARTUP_TIMEOUT}. {@link #close()} stops everything.
+ * {@code DISAGG_KV_SECRET} in the environment, every port 0, addresses read from the ready lines). The router
+ * requires a random API key ({@link #apiKey()}) on both its ports. Workers start in parallel; every start waits at
+ * most {@link #STARTUP_TIMEOUT}. {@link #close()} stops everything and fails if Netty reported a leak.
  *
  * <p>Components are launched through their own entry points ({@code RouterMain}, {@code PrefillWorkerMain},
  * {@code DecodeWorkerMain}), which {@code ./disagg router|prefill-worker|decode-worker} delegate to; the
@@ -36,6 +39,7 @@ final class LocalCluster implements AutoCloseable {
   static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(60);
 
   private final String secret = HexFormat.of().formatHex(new SecureRandom().generateSeed(32));
+  private final String apiKey = "sk-e2e-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(8));
   private final Map<String, ChildJvm> workers = new LinkedHashMap<>();
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private ChildJvm router;
@@ -104,7 +108,8 @@ final class LocalCluster implements AutoCloseable {
     for (ChildJvm worker : workers.values()) {
       worker.awaitReady(STARTUP_TIMEOUT);
     }
-    List<String> args = new ArrayList<>(List.of("--model", model, "--grpc-port", "0", "--http-port", "0"));
+    List<String> args = new ArrayList<>(List.of("--model", model, "--grpc-port", "0", "--http-port", "0",
+        "--metrics-port", "0"));
     for (String id : b.decode.keySet()) {
       args.addAll(List.of("--decode", grpc(id)));
     }
@@ -112,10 +117,18 @@ final class LocalCluster implements AutoCloseable {
       args.addAll(List.of("--prefill", grpc(id)));
     }
     args.addAll(b.routerArgs);
-    router = ChildJvm.start("router", "router", "io.disagg.router.RouterMain", args, env);
+    // the key reaches the router through its environment, so it shows in no process listing
+    router = ChildJvm.start("router", "router", "io.disagg.router.RouterMain", args,
+        Map.of("DISAGG_KV_SECRET", secret, "DISAGG_API_KEY", apiKey));
     router.awaitReady(STARTUP_TIMEOUT);
-    client = DisaggClient.builder().target(routerGrpc()).usePlaintext().defaultDeadline(Duration.ofSeconds(60))
-        .build();
+    try {
+      RouterMetrics.awaitInRotation(routerMetrics(), apiKey, b.decode.size(), b.prefill.size(), STARTUP_TIMEOUT);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+    client = DisaggClient.builder().target(routerGrpc()).usePlaintext().apiKey(apiKey)
+        .defaultDeadline(Duration.ofSeconds(60)).build();
   }
 
   private static List<String> workerArgs(String model, String id, List<String> extra, String... more) {
@@ -138,6 +151,11 @@ final class LocalCluster implements AutoCloseable {
       throw new IllegalStateException("the router's ready line names no http= address: " + router.readyFields());
     }
     return http;
+  }
+
+  /** The router's Prometheus {@code /metrics} address, {@code host:port}. */
+  String routerMetrics() {
+    return router.readyFields().get("metrics");
   }
 
   ChildJvm router() {
@@ -167,7 +185,22 @@ final class LocalCluster implements AutoCloseable {
     return channels.computeIfAbsent(address, a -> ManagedChannelBuilder.forTarget(a).usePlaintext().build());
   }
 
+  /** The one API key the router accepts (as {@code Authorization: Bearer KEY}, on gRPC and HTTP). */
+  String apiKey() {
+    return apiKey;
+  }
+
+  /** A raw stub of the router that sends the API key. */
   RouterGrpc.RouterBlockingStub routerStub() {
+    Metadata headers = new Metadata();
+    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + apiKey);
+    return RouterGrpc.newBlockingStub(channel(routerGrpc()))
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+        .withDeadlineAfter(60, TimeUnit.SECONDS);
+  }
+
+  /** A raw stub of the router that sends no API key. */
+  RouterGrpc.RouterBlockingStub anonymousRouterStub() {
     return RouterGrpc.newBlockingStub(channel(routerGrpc())).withDeadlineAfter(60, TimeUnit.SECONDS);
   }
 

@@ -30,10 +30,13 @@ class LocalCommandE2ETest {
   }
 
   @Test
-  void localCommand_startsClusterThatServesDisaggregatedCompletion() {
+  void localCommand_startsClusterThatServesDisaggregatedCompletion() throws Exception {
     try (ChildJvm local = ChildJvm.start("local", "router", "io.disagg.cli.Main", List.of("local", "--model",
-        LocalCluster.model().toString(), "--decode-workers", "1", "--prefill-workers", "1"), Map.of())) {
+        LocalCluster.model().toString(), "--decode-workers", "1", "--prefill-workers", "1",
+        "--router-arg=--metrics-port=0"), Map.of())) {
       Map<String, String> ready = local.awaitReady(Duration.ofSeconds(120));
+      // The router can announce itself ready with a cold worker not yet in rotation (see RouterMetrics).
+      RouterMetrics.awaitInRotation(ready.get("metrics"), null, 1, 1, Duration.ofSeconds(30));
 
       GenerateResult r;
       try (DisaggClient client = DisaggClient.builder().target(ready.get("grpc")).usePlaintext()

@@ -34,12 +34,12 @@ class OpenAiSdkConformanceE2ETest extends OpenAiSdkConformanceTest {
 
   @Override
   protected String apiKey() {
-    return "sk-unused";
+    return cluster.apiKey();
   }
 
   @Override
   protected boolean keysRequired() {
-    return false;
+    return true;
   }
 
   @Override
@@ -54,7 +54,8 @@ class OpenAiSdkConformanceE2ETest extends OpenAiSdkConformanceTest {
     String host = http.substring(0, http.lastIndexOf(':'));
     int during;
     try (RawHttp raw = new RawHttp(host, port)) {
-      raw.writeRequest("POST", "/v1/completions", Map.of("Content-Type", "application/json"),
+      raw.writeRequest("POST", "/v1/completions", Map.of("Content-Type", "application/json",
+          "Authorization", "Bearer " + cluster.apiKey()),
           "{\"model\":\"" + model + "\",\"prompt\":\"" + Prompts.LONG + "\",\"max_tokens\":400,"
               + "\"temperature\":0,\"stream\":true}");
       assertThat(raw.readHead().status()).isEqualTo(200);

@@ -7,10 +7,11 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * One {@link LocalCluster} shared by every test class that extends with this: one prefill worker
- * ({@value #PREFILL}), one decode worker ({@value #DECODE}) and a router (gRPC and OpenAI HTTP) that disaggregates
- * prompts of at least {@value #THRESHOLD} tokens. Started on first use (bounded by {@link LocalCluster#STARTUP_TIMEOUT} per process)
- * and kept in the root extension store, so JUnit stops all its processes once, after the last test class; a class
- * receives it as a {@code LocalCluster} parameter of its {@code @BeforeAll} method.
+ * ({@value #PREFILL}), one decode worker ({@value #DECODE}) and a router (gRPC and OpenAI HTTP) whose policy
+ * disaggregates exactly the prompts of at least {@value #THRESHOLD} tokens. Started on first use (bounded by
+ * {@link LocalCluster#STARTUP_TIMEOUT} per process) and kept in the root extension store, so JUnit stops all its
+ * processes once, after the last test class; a class receives it as a {@code LocalCluster} parameter of its
+ * {@code @BeforeAll} method.
  *
  * <p>Tests using it must leave it as they found it: no killed workers, no requests left running.
  */
@@ -30,7 +31,8 @@ final class SharedCluster implements BeforeAllCallback, ParameterResolver {
     return context.getRoot().getStore(NS).getOrComputeIfAbsent("cluster", k -> LocalCluster.builder()
         .prefillWorker(PREFILL)
         .decodeWorker(DECODE)
-        .routerArgs("--disaggregate-threshold", Integer.toString(THRESHOLD))
+        // the length threshold, not the cost model, so which requests are disaggregated does not depend on timing
+        .routerArgs("--policy", "threshold", "--disaggregate-threshold", Integer.toString(THRESHOLD))
         .start(), LocalCluster.class);
   }
 

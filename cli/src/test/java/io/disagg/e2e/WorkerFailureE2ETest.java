@@ -9,6 +9,7 @@ import io.disagg.client.GenerateStream;
 import io.disagg.proto.v1.GenerateChunk;
 import io.disagg.proto.v1.GenerateRequest;
 import io.disagg.proto.v1.GenerateResponse;
+import io.disagg.proto.v1.RouterGrpc;
 import io.disagg.proto.v1.ServeMode;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -43,8 +44,8 @@ class WorkerFailureE2ETest {
         .prefillWorker("prefill-0")
         .decodeWorker("decode-tiny", "--kv-blocks", Integer.toString(TINY_BLOCKS))
         .decodeWorker("decode-roomy", "--kv-blocks", "128")
-        .routerArgs("--disaggregate-threshold", "32", "--health-interval", "200ms", "--health-timeout", "1000ms",
-            "--request-timeout", "60s")
+        .routerArgs("--policy", "threshold", "--disaggregate-threshold", "32", "--health-interval", "200ms",
+            "--health-timeout", "1000ms", "--request-timeout", "60s")
         .start();
   }
 
@@ -60,10 +61,17 @@ class WorkerFailureE2ETest {
     return GenerateRequest.newBuilder().setText(Prompts.LONG).setMaxTokens(40).setForceMode(mode).build();
   }
 
+  /** Requests that should succeed get 30 s; a hang fails the test instead of holding it for the default minute. */
+  private static RouterGrpc.RouterBlockingStub stub() {
+    return cluster.routerStub().withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
   private static StatusRuntimeException failure(GenerateRequest request) {
     long start = System.nanoTime();
+    // a deadline of twice the bound: a hanging request fails the time assertion below instead of blocking for long
     StatusRuntimeException e = catchThrowableOfType(StatusRuntimeException.class,
-        () -> cluster.routerStub().generate(request));
+        () -> cluster.routerStub().withDeadlineAfter(2 * FAIL_FAST.toMillis(), TimeUnit.MILLISECONDS)
+            .generate(request));
     Duration took = Duration.ofNanos(System.nanoTime() - start);
     assertThat(e).as("request should have failed").isNotNull();
     assertThat(took).as("time to fail (%s)", e.getStatus()).isLessThan(FAIL_FAST);
@@ -75,7 +83,7 @@ class WorkerFailureE2ETest {
   void requestTooBigForTinyWorker_isServedByTheRoomyWorker() {
     for (ServeMode mode : new ServeMode[] {ServeMode.SERVE_MODE_DISAGGREGATED, ServeMode.SERVE_MODE_COLOCATED}) {
       for (int i = 0; i < 3; i++) {
-        GenerateResponse r = cluster.routerStub().generate(tooBigForTiny(mode));
+        GenerateResponse r = stub().generate(tooBigForTiny(mode));
 
         assertThat(r.getTokenIdsCount()).isEqualTo(40);
         assertThat(r.getServedBy().getMode()).isEqualTo(mode);
@@ -101,7 +109,7 @@ class WorkerFailureE2ETest {
     assertThat(failure(tooBigForTiny(ServeMode.SERVE_MODE_DISAGGREGATED)).getStatus().getCode())
         .isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
 
-    GenerateResponse small = cluster.routerStub().generate(GenerateRequest.newBuilder().setText(Prompts.SHORT)
+    GenerateResponse small = stub().generate(GenerateRequest.newBuilder().setText(Prompts.SHORT)
         .setMaxTokens(8).build());
 
     assertThat(small.getServedBy().getDecodeWorker()).isEqualTo(cluster.grpc("decode-tiny"));
@@ -116,7 +124,7 @@ class WorkerFailureE2ETest {
     GenerateRequest fits = GenerateRequest.newBuilder().setText(Prompts.MEDIUM).setMaxTokens(8).build();
 
     StatusRuntimeException forced = failure(fits.toBuilder().setForceMode(ServeMode.SERVE_MODE_DISAGGREGATED).build());
-    GenerateResponse auto = cluster.routerStub().generate(fits);
+    GenerateResponse auto = stub().generate(fits);
 
     assertThat(forced.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
     assertThat(forced.getStatus().getDescription()).isNotBlank();

@@ -90,6 +90,7 @@ public final class DecodeWorkerMain extends WorkerCommand {
           .maxBatchTokens(maxBatchTokens)
           .queueCapacity(queueCapacity)
           .reservationTimeout(Duration.ofMillis(reservationTimeoutMs));
+      options().applyMetrics(settings);
       if (workerId != null) {
         settings.workerId(workerId);
       }

@@ -11,6 +11,7 @@ import io.disagg.proto.v1.WorkerHealth;
 import io.disagg.worker.AbstractWorkerServer;
 import io.disagg.worker.RateMeter;
 import io.disagg.worker.WorkerHealths;
+import io.disagg.worker.WorkerMetrics;
 import io.disagg.worker.WorkerServerBuilder;
 import io.disagg.worker.WorkerSettings;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -38,6 +39,7 @@ public final class DecodeWorkerServer extends AbstractWorkerServer<DecodeWorkerS
   private final byte[] kvSecret;
   private final MeterRegistry meterRegistry;
   private final RateMeter tokenRate;
+  private final WorkerMetrics metrics;
   private final DecodeEngine engine;
   private final ReservationTable reservations;
   private final ScheduledExecutorService sweeper;
@@ -56,14 +58,17 @@ public final class DecodeWorkerServer extends AbstractWorkerServer<DecodeWorkerS
     this.kvSecret = settings.kvSecret();
     this.meterRegistry = settings.meterRegistry();
     this.tokenRate = new RateMeter(clock, 10);
+    // gauges read the engine and reservations at scrape time, so they can be registered before both exist
+    this.metrics = new WorkerMetrics(meterRegistry, "decode", settings.workerId(), new WorkerMetrics.Gauges(
+        this::queueDepth, this::runningSequences, this::runningSequences, backend.kvPool(), this::reservedBlocks));
     this.engine = new DecodeEngine(backend, settings.maxBatchSize(), settings.maxBatchTokens(),
-        settings.queueCapacity(), clock, tokenRate);
+        settings.queueCapacity(), clock, tokenRate, metrics);
     this.reservations = new ReservationTable(backend.kvPool(), clock, b.reservationTimeout, engine::wakeup);
     this.destination = new ReservationDestination(reservations, backend.model().fingerprint());
     this.sweeper = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("decode-reservation-sweeper").daemon().factory());
     serve(new DecodeService(backend, engine, reservations, clock, settings.random(), b.maxPendingTokens,
-        this::isDraining, this::health));
+        this::isDraining, this::health, metrics));
   }
 
   public static Builder builder(Backend backend) {
@@ -89,7 +94,21 @@ public final class DecodeWorkerServer extends AbstractWorkerServer<DecodeWorkerS
   /** The line printed to stdout once serving, which launchers and tests parse. */
   @Override
   public String readyLine() {
-    return "disagg decode-worker ready: grpc=" + grpcAddress() + (kvAddress.isEmpty() ? "" : " kv=" + kvAddress);
+    return "disagg decode-worker ready: grpc=" + grpcAddress() + (kvAddress.isEmpty() ? "" : " kv=" + kvAddress)
+        + readyLineMetrics();
+  }
+
+  private int queueDepth() {
+    return engine.queueDepth();
+  }
+
+  // a decode step takes one token per running sequence, so it is also what Health reports as tokens in flight
+  private int runningSequences() {
+    return engine.runningSequences();
+  }
+
+  private int reservedBlocks() {
+    return reservations.reservedBlocks();
   }
 
   /** What the Health RPC reports. */
@@ -132,6 +151,7 @@ public final class DecodeWorkerServer extends AbstractWorkerServer<DecodeWorkerS
 
   @Override
   protected void closeParts(boolean started) {
+    metrics.close();
     if (!started) {
       return;
     }

@@ -3,8 +3,11 @@ package io.disagg.decode;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.disagg.decode.testing.LineCapture;
+import io.disagg.decode.testing.PrometheusText;
 import io.disagg.decode.testing.RealModel;
 import io.disagg.decode.testing.SimulatedBackend;
+import io.disagg.decode.testing.StreamResult;
+import io.disagg.proto.v1.DecodeRequest;
 import io.disagg.proto.v1.DecodeWorkerGrpc;
 import io.disagg.proto.v1.HealthRequest;
 import io.disagg.proto.v1.WorkerHealth;
@@ -18,6 +21,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,7 +35,7 @@ class DecodeWorkerMainTest {
     assertThat(code).isZero();
     assertThat(out.text()).contains("--model", "--host", "--grpc-port", "--kv-port", "--kv-unix-socket",
         "--worker-id", "--threads", "--kv-blocks", "--block-tokens", "--max-batch-tokens", "--max-batch-size",
-        "--queue-capacity", "--kv-secret", "--config");
+        "--queue-capacity", "--kv-secret", "--metrics-port", "--config");
   }
 
   @Test
@@ -78,5 +82,47 @@ class DecodeWorkerMainTest {
     }
     stop.countDown();
     assertThat(exit.get(30, TimeUnit.SECONDS)).isZero();
+  }
+
+  @Test
+  void run_metricsPortFromEnvironment_servesEveryWorkerMeterAndCountsTokens() throws Exception {
+    Path model = RealModel.path();
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(model), "stories260K model absent: skipping");
+    LineCapture out = new LineCapture("ready:");
+    CountDownLatch stop = new CountDownLatch(1);
+
+    CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> DecodeWorkerMain.run(
+        Map.of("DISAGG_KV_SECRET", SimulatedBackend.KV_SECRET, "DISAGG_METRICS_PORT", "0"), out.printWriter(),
+        new LineCapture("x").printWriter(), stop, "--model", model.toString(), "--worker-id", "d-cli"),
+        java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+    String ready = out.line.get(60, TimeUnit.SECONDS);
+
+    Matcher m = Pattern.compile("disagg decode-worker ready: grpc=127\\.0\\.0\\.1:(\\d+) kv=127\\.0\\.0\\.1:\\d+"
+        + " metrics=(127\\.0\\.0\\.1:\\d+)").matcher(ready);
+    assertThat(m.matches()).as(ready).isTrue();
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", Integer.parseInt(m.group(1)))
+        .usePlaintext().build();
+    StreamResult result;
+    try {
+      int[] prompt = RealModel.prompt(3, 12);
+      StreamResult r = new StreamResult();
+      DecodeWorkerGrpc.newStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS).decode(DecodeRequest.newBuilder()
+          .setRequestId("cli-1").addAllPromptTokenIds(IntStream.of(prompt).boxed().toList()).setMaxTokens(8).build(),
+          r);
+      result = r.done.get(30, TimeUnit.SECONDS);
+    } finally {
+      channel.shutdownNow();
+    }
+    PrometheusText scraped = PrometheusText.scrape(m.group(2));
+    stop.countDown();
+
+    assertThat(exit.get(30, TimeUnit.SECONDS)).isZero();
+    assertThat(scraped.types()).containsAllEntriesOf(DecodeWorkerMetricsTest.WORKER_FAMILIES);
+    assertThat(scraped.value("disagg_worker_tokens_total", Map.of("worker", "d-cli", "phase", "prefill")))
+        .isEqualTo(12);
+    // every token after the first came from a decode step (an end-of-generation token is sampled but not sent)
+    assertThat(scraped.value("disagg_worker_tokens_total", Map.of("phase", "decode")))
+        .isGreaterThanOrEqualTo(result.tokenIds().size() - 1).isPositive();
+    assertThat(scraped.value("disagg_worker_requests_total", Map.of("outcome", "ok"))).isEqualTo(1);
   }
 }

@@ -73,6 +73,7 @@ public final class PrefillWorkerMain extends WorkerCommand {
           .maxBatchSize(maxBatchSize)
           .maxBatchTokens(maxBatchTokens)
           .queueCapacity(queueCapacity);
+      options().applyMetrics(settings);
       if (workerId != null) {
         settings.workerId(workerId);
       }

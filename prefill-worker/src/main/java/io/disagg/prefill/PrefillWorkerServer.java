@@ -9,6 +9,7 @@ import io.disagg.proto.v1.WorkerHealth;
 import io.disagg.worker.AbstractWorkerServer;
 import io.disagg.worker.RateMeter;
 import io.disagg.worker.WorkerHealths;
+import io.disagg.worker.WorkerMetrics;
 import io.disagg.worker.WorkerServerBuilder;
 import io.disagg.worker.WorkerSettings;
 import java.time.Duration;
@@ -26,17 +27,23 @@ public final class PrefillWorkerServer extends AbstractWorkerServer<PrefillWorke
   private final RateMeter tokenRate;
   private final KvTransferPusher pusher;
   private final PrefillEngine engine;
+  private final WorkerMetrics metrics;
 
   private PrefillWorkerServer(WorkerSettings settings) {
     super("prefill worker", settings);
     Backend backend = settings.backend();
     this.tokenRate = new RateMeter(settings.clock(), 10);
+    // gauges read the engine at scrape time, so they can be registered before it exists; a prefill worker holds no
+    // reservations: its KV blocks are free or used
+    this.metrics = new WorkerMetrics(settings.meterRegistry(), "prefill", settings.workerId(),
+        new WorkerMetrics.Gauges(this::queueDepth, this::tokensInFlight, this::transfersInFlight, backend.kvPool(),
+            () -> 0));
     this.pusher = new KvTransferPusher(
         KvTransferClient.builder().secret(settings.kvSecret()).meterRegistry(settings.meterRegistry()).build());
     this.engine = new PrefillEngine(backend, pusher, settings.maxBatchTokens(), settings.maxBatchSize(),
-        settings.queueCapacity(), settings.clock(), tokenRate);
+        settings.queueCapacity(), settings.clock(), tokenRate, metrics);
     serve(new PrefillService(backend.model(), engine, settings.clock(), settings.random(), this::isDraining,
-        this::health));
+        this::health, metrics));
   }
 
   public static Builder builder(Backend backend) {
@@ -51,7 +58,20 @@ public final class PrefillWorkerServer extends AbstractWorkerServer<PrefillWorke
   /** The line printed to stdout once serving, which launchers and tests parse. */
   @Override
   public String readyLine() {
-    return "disagg prefill-worker ready: grpc=" + grpcAddress();
+    return "disagg prefill-worker ready: grpc=" + grpcAddress() + readyLineMetrics();
+  }
+
+  private int queueDepth() {
+    return engine.queueDepth();
+  }
+
+  private int tokensInFlight() {
+    return engine.tokensInFlight();
+  }
+
+  // a prefilled sequence keeps its blocks until its push settles, so these are the prefill worker's running ones
+  private int transfersInFlight() {
+    return engine.transfersInFlight();
   }
 
   /** What the Health RPC reports. */
@@ -76,6 +96,7 @@ public final class PrefillWorkerServer extends AbstractWorkerServer<PrefillWorke
 
   @Override
   protected void closeParts(boolean started) {
+    metrics.close();
     if (started) {
       engine.close();
     }

@@ -3,6 +3,7 @@ package io.disagg.prefill;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.disagg.decode.testing.LineCapture;
+import io.disagg.decode.testing.PrometheusText;
 import io.disagg.decode.testing.RealModel;
 import io.disagg.decode.testing.SimulatedBackend;
 import io.disagg.proto.v1.HealthRequest;
@@ -32,7 +33,8 @@ class PrefillWorkerMainTest {
 
     assertThat(code).isZero();
     assertThat(out.text()).contains("--model", "--host", "--grpc-port", "--worker-id", "--threads", "--kv-blocks",
-        "--block-tokens", "--max-batch-tokens", "--max-batch-size", "--queue-capacity", "--kv-secret", "--config");
+        "--block-tokens", "--max-batch-tokens", "--max-batch-size", "--queue-capacity", "--kv-secret", "--metrics-port",
+        "--config");
   }
 
   @Test
@@ -76,5 +78,32 @@ class PrefillWorkerMainTest {
     }
     stop.countDown();
     assertThat(exit.get(30, TimeUnit.SECONDS)).isZero();
+  }
+
+  @Test
+  void run_metricsPortInConfigFile_readyLineEndsWithTheScrapableEndpoint(@TempDir Path dir) throws Exception {
+    Path model = RealModel.path();
+    Assumptions.assumeTrue(Files.isRegularFile(model), "stories260K model absent: skipping");
+    Path config = dir.resolve("prefill.properties");
+    Files.writeString(config, "model=" + model + "\nmetrics-port=0\nworker-id=p-cli\n");
+    LineCapture out = new LineCapture("ready:");
+    CountDownLatch stop = new CountDownLatch(1);
+
+    CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> PrefillWorkerMain.run(
+        Map.of("DISAGG_KV_SECRET", SimulatedBackend.KV_SECRET), out.printWriter(),
+        new LineCapture("x").printWriter(), stop, "--config", config.toString()),
+        Executors.newVirtualThreadPerTaskExecutor());
+    String ready = out.line.get(60, TimeUnit.SECONDS);
+
+    Matcher m = Pattern.compile("disagg prefill-worker ready: grpc=127\\.0\\.0\\.1:\\d+ metrics=(127\\.0\\.0\\.1:\\d+)")
+        .matcher(ready);
+    assertThat(m.matches()).as(ready).isTrue();
+    PrometheusText scraped = PrometheusText.scrape(m.group(1));
+    stop.countDown();
+
+    assertThat(exit.get(30, TimeUnit.SECONDS)).isZero();
+    assertThat(scraped.value("disagg_worker_kv_blocks", Map.of("worker", "p-cli", "role", "prefill", "state", "free")))
+        .isEqualTo(1024);
+    assertThat(scraped.value("disagg_worker_tokens_total", Map.of("phase", "prefill"))).isZero();
   }
 }

@@ -7,7 +7,8 @@ package io.disagg.router;
  * <p>A classifier returning {@code DISAGGREGATED} while {@link ClassifierInput#prefillWorkers()} is empty is
  * overridden by the router to colocated with reason {@link ServeReasons#NO_PREFILL_WORKER}.
  *
- * @see ThresholdClassifier the default rule
+ * @see CostModelClassifier the default policy
+ * @see ThresholdClassifier the prompt-length rule
  */
 @FunctionalInterface
 public interface ServeModeClassifier {

@@ -1,7 +1,8 @@
 package io.disagg.router;
 
 /**
- * The default rule: disaggregate when the prompt has at least {@code disaggregateThreshold} tokens.
+ * The length rule ({@code --policy threshold}): disaggregate when the prompt has at least {@code disaggregateThreshold}
+ * tokens. Kept for predictability and for comparison with {@link CostModelClassifier}, the default.
  *
  * <p>Why a length threshold: a long prefill run on a decode worker stalls every sequence in its batch for the length
  * of that prefill (inter-token latency spikes), and moving it to a prefill worker avoids that. A short prompt costs

@@ -182,4 +182,23 @@ class RouterHttpTest {
       assertThat(cluster.decode.getFirst().cancelledDecodes.poll(10, TimeUnit.SECONDS)).isNotNull();
     }
   }
+
+  @Test
+  void completion_routerOverItsInFlightLimit_answers429WithRetryAfter() throws Exception {
+    try (Cluster cluster = new Cluster(0, 1, b -> b.maxInFlight(1), List.of(), true);
+        RawHttp busy = http(cluster);
+        RawHttp http = http(cluster)) {
+      cluster.decode.getFirst().stallAfterChunks = 0;
+      busy.writeRequest("POST", "/v1/completions", Map.of("Content-Type", "application/json"),
+          "{\"model\":\"simulated\",\"stream\":true,\"max_tokens\":5,\"prompt\":\"x\"}");
+      assertThat(cluster.decode.getFirst().decodeStarts.poll(10, TimeUnit.SECONDS)).isNotNull();
+
+      RawHttp.Response response = http.postJson("/v1/completions", Map.of(),
+          "{\"model\":\"simulated\",\"prompt\":\"x\",\"max_tokens\":5}");
+
+      assertThat(response.status()).isEqualTo(429);
+      assertThat(response.header("retry-after")).isEqualTo("1");
+      assertThat(response.body()).contains("retry after 1s");
+    }
+  }
 }

@@ -636,7 +636,7 @@ class RouterIntegrationTest {
           .isEqualTo(1.0);
       assertThat(meters.get("disagg.router.worker_refusals").tags("role", "decode").counter().count())
           .isEqualTo(2.0);
-      assertThat(meters.get("disagg.router.total").timer().count()).isEqualTo(1);
+      assertThat(meters.get("disagg.router.e2e").timer().count()).isEqualTo(1);
       assertThat(meters.get("disagg.router.workers_in_rotation").tags("role", "decode").gauge().value())
           .isEqualTo(2.0);
     }

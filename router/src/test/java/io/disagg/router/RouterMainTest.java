@@ -123,4 +123,26 @@ class RouterMainTest {
       }
     }
   }
+
+  @Test
+  void launch_withMetricsPort_servesPrometheusTextAndPrintsItInTheReadyLine() throws Exception {
+    Path model = model();
+    try (SimulatedDecodeWorker worker = SimulatedDecodeWorker.start("d0")) {
+      RouterSettings settings = RouterSettings.resolve(Map.of("model", model.toString(), "decode", worker.address(),
+          "health-interval", "0s", "health-timeout", "5s", "metrics-port", "0"), Map.of());
+      try (RouterMain.Running running = RouterMain.launch(settings)) {
+        int port = running.metrics().orElseThrow().port();
+        assertThat(running.readyLine()).matches("disagg router ready: grpc=127\\.0\\.0\\.1:\\d+ metrics=127\\.0\\.0\\.1:"
+            + port);
+        try (io.disagg.openai.testing.RawHttp http = new io.disagg.openai.testing.RawHttp("127.0.0.1", port)) {
+          var scrape = http.get("/metrics", Map.of());
+          assertThat(scrape.status()).isEqualTo(200);
+          PrometheusText text = PrometheusText.parse(scrape.body());
+          assertThat(text.find("disagg_router_workers_in_rotation", Map.of("role", "decode")).getFirst().value())
+              .isZero();
+          assertThat(running.service().classifier()).isInstanceOf(CostModelClassifier.class);
+        }
+      }
+    }
+  }
 }

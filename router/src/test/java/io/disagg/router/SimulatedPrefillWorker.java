@@ -36,6 +36,8 @@ final class SimulatedPrefillWorker implements AutoCloseable {
   volatile boolean refuse;
   volatile Status failWith;
   volatile boolean stall;
+  /** What the worker reports its KV transfer took: a slow path without actually being slow. */
+  volatile long kvTransferUs = KV_TRANSFER_US;
   volatile int tokensInFlight;
   /** Runs before each answer (tests advance a manual clock here). */
   volatile Runnable beforeAnswer = () -> {};
@@ -107,7 +109,7 @@ final class SimulatedPrefillWorker implements AutoCloseable {
           .setFirstToken(GeneratedToken.newBuilder()
               .setTokenId(SimulatedModel.token(request.getPromptTokenIdsList(), 0)).setLogprob(-0.5f))
           .setPrefillUs(prefillUs(n))
-          .setKvTransferUs(KV_TRANSFER_US)
+          .setKvTransferUs(kvTransferUs)
           .setKvTransferBytes(kvBytes(n))
           .setQueuedUs(QUEUED_US)
           .build());

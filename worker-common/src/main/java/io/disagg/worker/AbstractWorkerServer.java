@@ -2,13 +2,15 @@ package io.disagg.worker;
 
 import io.disagg.backend.spi.Backend;
 import io.grpc.BindableService;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The lifecycle every worker server shares: built → {@link #start()} (once) → {@link #drain()} → {@link #close()}
- * (idempotent), with one gRPC endpoint in front and the backend it owns closed last. A worker adds its own parts
+ * (idempotent), with one gRPC endpoint in front, an optional {@code /metrics} endpoint ({@link MetricsEndpoint}) beside
+ * it, and the backend it owns closed last. A worker adds its own parts
  * through {@link #startParts()} and {@link #closeParts(boolean)}, and sets its gRPC service at the end of its
  * constructor with {@link #serve(BindableService)}.
  *
@@ -19,6 +21,7 @@ public abstract class AbstractWorkerServer<S extends AbstractWorkerServer<S>> im
   private final String role;
   private final WorkerSettings settings;
   private GrpcEndpoint grpc;
+  private volatile MetricsEndpoint metrics;
   private volatile boolean draining;
   private boolean started;
   private boolean closed;
@@ -78,6 +81,10 @@ public abstract class AbstractWorkerServer<S extends AbstractWorkerServer<S>> im
     try {
       startParts();
       grpc.start();
+      if (settings.metricsPort() >= 0) {
+        metrics = MetricsEndpoint.start((PrometheusMeterRegistry) settings.meterRegistry(), settings.host(),
+            settings.metricsPort());
+      }
     } catch (RuntimeException e) {
       close();
       throw e;
@@ -100,6 +107,21 @@ public abstract class AbstractWorkerServer<S extends AbstractWorkerServer<S>> im
     return grpc.address();
   }
 
+  /** {@code host:port} of {@code GET /metrics} (after {@link #start()}), or empty when the server serves none. */
+  public final String metricsAddress() {
+    MetricsEndpoint m = metrics;
+    return m == null ? "" : m.address();
+  }
+
+  /**
+   * What the ready line ends with: {@code " metrics=HOST:PORT"} when {@code /metrics} is served, else nothing.
+   * Appended last so that launchers parsing the earlier fields keep working.
+   */
+  protected final String readyLineMetrics() {
+    String address = metricsAddress();
+    return address.isEmpty() ? "" : " metrics=" + address;
+  }
+
   /** Stops taking new work (new calls answer UNAVAILABLE, Health says not ready); what is queued or running goes on. */
   @Override
   public void drain() {
@@ -120,6 +142,10 @@ public abstract class AbstractWorkerServer<S extends AbstractWorkerServer<S>> im
     closeParts(started);
     if (started) {
       grpc.shutdownNowAndAwait();
+    }
+    // last of the endpoints: a final scrape can still see how the worker wound down
+    if (metrics != null) {
+      metrics.close();
     }
     backend().close();
   }

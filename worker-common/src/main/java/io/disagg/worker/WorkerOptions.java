@@ -3,13 +3,15 @@ package io.disagg.worker;
 import io.disagg.backend.spi.Backend;
 import io.disagg.backend.spi.BackendConfig;
 import io.disagg.backend.spi.Backends;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /**
  * The flags every worker has, as a picocli mixin ({@code @Mixin WorkerOptions options;}): the model and backend,
- * the gRPC bind address, the kv-transfer secret and the {@code --config} file read by {@link LayeredDefaults}. Flags
+ * the gRPC bind address, the {@code /metrics} port, the kv-transfer secret and the {@code --config} file read by {@link LayeredDefaults}. Flags
  * whose meaning or default differs per worker stay in the worker's command.
  */
 public final class WorkerOptions {
@@ -37,6 +39,11 @@ public final class WorkerOptions {
   @Option(names = "--block-tokens", defaultValue = "16", description = "Tokens per KV block (default: ${DEFAULT-VALUE}).")
   private int blockTokens;
 
+  @Option(names = "--metrics-port", defaultValue = "-1",
+      description = "Port of GET /metrics (Prometheus text format) on --host; 0 picks one, -1 serves none "
+          + "(default: ${DEFAULT-VALUE}).")
+  private int metricsPort;
+
   @Option(names = "--config", description = "Properties file with the same keys as the flags (e.g. kv-blocks=512).")
   private Path config;
 
@@ -46,6 +53,24 @@ public final class WorkerOptions {
 
   public int grpcPort() {
     return grpcPort;
+  }
+
+  /** The {@code --metrics-port}: -1 serves no {@code /metrics}, 0 picks a free port. */
+  public int metricsPort() {
+    return metricsPort;
+  }
+
+  /**
+   * When {@code --metrics-port} is not -1, gives {@code builder} a fresh Prometheus registry (for the worker's meters
+   * and kv-transfer's) and the port to serve it on; otherwise leaves it as it is.
+   *
+   * @throws IllegalArgumentException when the port is out of range (a usage error inside {@link WorkerCli#configure})
+   */
+  public <B extends WorkerServerBuilder<B>> B applyMetrics(B builder) {
+    if (metricsPort == -1) {
+      return builder;
+    }
+    return builder.metricsPort(metricsPort).meterRegistry(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
   }
 
   /**

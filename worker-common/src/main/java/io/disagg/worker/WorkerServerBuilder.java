@@ -27,6 +27,7 @@ public abstract class WorkerServerBuilder<B extends WorkerServerBuilder<B>> {
   private int maxBatchTokens = 2048;
   private int queueCapacity = 256;
   private MeterRegistry meterRegistry = Metrics.globalRegistry;
+  private int metricsPort = -1;
   private Clock clock = Clock.systemUTC();
   private RandomGenerator random = RandomGenerator.getDefault();
 
@@ -97,9 +98,25 @@ public abstract class WorkerServerBuilder<B extends WorkerServerBuilder<B>> {
     return self();
   }
 
-  /** Where kv-transfer publishes its meters (default: Micrometer's global registry). */
+  /**
+   * Where the worker's meters ({@link WorkerMetrics}) and kv-transfer's are published (default: Micrometer's global
+   * registry). Must be a {@link io.micrometer.prometheusmetrics.PrometheusMeterRegistry} when {@link #metricsPort(int)}
+   * is set.
+   */
   public B meterRegistry(MeterRegistry meterRegistry) {
     this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+    return self();
+  }
+
+  /**
+   * Serves the {@link #meterRegistry(MeterRegistry) registry} at {@code GET /metrics} on this port of the
+   * {@link #host(String) host}, in the Prometheus text format; 0 picks a free port, -1 (the default) serves none.
+   */
+  public B metricsPort(int port) {
+    if (port < -1 || port > 65535) {
+      throw new IllegalArgumentException(String.format("metricsPort: %s (expected: -1..65535)", port));
+    }
+    this.metricsPort = port;
     return self();
   }
 
@@ -118,6 +135,7 @@ public abstract class WorkerServerBuilder<B extends WorkerServerBuilder<B>> {
    * The settings so far, a random worker id filled in when none was set.
    *
    * @throws IllegalStateException when {@link #kvSecret(String)} was not called
+   * @throws IllegalArgumentException when {@link #metricsPort(int)} is set and the registry is not a Prometheus one
    */
   protected final WorkerSettings settings() {
     if (kvSecret == null) {
@@ -125,7 +143,7 @@ public abstract class WorkerServerBuilder<B extends WorkerServerBuilder<B>> {
     }
     String id = workerId != null ? workerId : role + "-" + UUID.randomUUID().toString().substring(0, 8);
     return new WorkerSettings(backend, host, grpcPort, id, kvSecret, maxBatchSize, maxBatchTokens, queueCapacity,
-        meterRegistry, clock, random);
+        meterRegistry, clock, random, metricsPort);
   }
 
   /** {@code value} when it is positive; otherwise IllegalArgumentException {@code "name: value (expected: > 0)"}. */

@@ -2,6 +2,7 @@ package io.disagg.worker;
 
 import io.disagg.backend.spi.Backend;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
@@ -17,13 +18,15 @@ import java.util.random.RandomGenerator;
  * @param maxBatchSize most sequences or prompts per engine step
  * @param maxBatchTokens most tokens per engine step
  * @param queueCapacity most requests waiting; more are refused with RESOURCE_EXHAUSTED
- * @param meterRegistry where kv-transfer publishes its meters
+ * @param meterRegistry where the worker and its kv-transfer publish their meters
  * @param clock the time source of the engine and the token rate
  * @param random draws seeds for requests that set none
+ * @param metricsPort the port of {@code GET /metrics}; -1: none, 0 picks a free one. When not -1,
+ *     {@code meterRegistry} is a {@link io.micrometer.prometheusmetrics.PrometheusMeterRegistry}
  */
 public record WorkerSettings(Backend backend, String host, int grpcPort, String workerId, byte[] kvSecret,
     int maxBatchSize, int maxBatchTokens, int queueCapacity, MeterRegistry meterRegistry, Clock clock,
-    RandomGenerator random) {
+    RandomGenerator random, int metricsPort) {
 
   public WorkerSettings {
     Objects.requireNonNull(backend, "backend");
@@ -33,6 +36,10 @@ public record WorkerSettings(Backend backend, String host, int grpcPort, String 
     Objects.requireNonNull(meterRegistry, "meterRegistry");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(random, "random");
+    if (metricsPort >= 0 && !(meterRegistry instanceof PrometheusMeterRegistry)) {
+      throw new IllegalArgumentException("meterRegistry: " + meterRegistry.getClass().getSimpleName()
+          + " (expected: a PrometheusMeterRegistry when metricsPort is set)");
+    }
   }
 
   @Override

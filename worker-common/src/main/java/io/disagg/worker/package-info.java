@@ -12,6 +12,8 @@
  *       one offers its command line.</li>
  *   <li>{@link io.disagg.worker.GrpcEndpoint} — the gRPC server a worker binds;
  *       {@link io.disagg.worker.WorkerHealths} — the common part of its Health report.</li>
+ *   <li>{@link io.disagg.worker.WorkerMetrics} — the meters every worker publishes;
+ *       {@link io.disagg.worker.MetricsEndpoint} — {@code GET /metrics} in the Prometheus text format.</li>
  *   <li>{@link io.disagg.worker.EngineLoop} — an engine's thread, lock, and wake-up and stop protocol.</li>
  *   <li>{@link io.disagg.worker.Protos} (wire ↔ SPI, validating), {@link io.disagg.worker.Statuses} (failures →
  *       gRPC status), {@link io.disagg.worker.RateMeter} (tokens per second over a window).</li>

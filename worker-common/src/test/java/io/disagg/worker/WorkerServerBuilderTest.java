@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.disagg.backend.spi.Backend;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.lang.reflect.Proxy;
 import org.junit.jupiter.api.Test;
 
@@ -37,6 +40,24 @@ class WorkerServerBuilderTest {
     assertThat(s.queueCapacity()).isEqualTo(3);
     assertThat(s.workerId()).matches("test-[0-9a-f]{8}");
     assertThat(s.kvSecret()).asString().isEqualTo("0123456789abcdef");
+    assertThat(s.metricsPort()).isEqualTo(-1);
+  }
+
+  @Test
+  void metricsPort_outOfRange_failsFast() {
+    assertThatThrownBy(() -> new TestBuilder().metricsPort(-2)).hasMessage("metricsPort: -2 (expected: -1..65535)");
+    assertThatThrownBy(() -> new TestBuilder().metricsPort(65536))
+        .hasMessage("metricsPort: 65536 (expected: -1..65535)");
+  }
+
+  @Test
+  void metricsPort_withARegistryPrometheusCannotScrape_failsAtBuild() {
+    assertThatThrownBy(() -> new TestBuilder().kvSecret("0123456789abcdef").metricsPort(0)
+        .meterRegistry(new SimpleMeterRegistry()).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("meterRegistry: SimpleMeterRegistry (expected: a PrometheusMeterRegistry when metricsPort is set)");
+    assertThat(new TestBuilder().kvSecret("0123456789abcdef").metricsPort(0)
+        .meterRegistry(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).build().metricsPort()).isZero();
   }
 
   @Test

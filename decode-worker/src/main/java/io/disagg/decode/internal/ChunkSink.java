@@ -5,6 +5,8 @@ import io.disagg.proto.v1.FinishReason;
 import io.disagg.proto.v1.GeneratedToken;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
@@ -27,6 +29,9 @@ public final class ChunkSink {
   private boolean closed;
   private volatile boolean cancelled;
   private volatile Runnable onCancel = () -> {};
+  private final BiConsumer<Status, Boolean> onEnd;
+  // outside the object's lock: the cancel handler reports without taking it
+  private final AtomicBoolean ended = new AtomicBoolean();
 
   /**
    * Installs the ready and cancel handlers, so it must be created inside the service method, before it returns.
@@ -34,11 +39,23 @@ public final class ChunkSink {
    * @param onChange run (on a gRPC thread) when the stream becomes writable again or is cancelled: wakes the engine
    */
   public ChunkSink(ServerCallStreamObserver<DecodeChunk> observer, Runnable onChange, int maxPendingTokens) {
+    this(observer, onChange, maxPendingTokens, (status, clientGone) -> {});
+  }
+
+  /**
+   * As {@link #ChunkSink(ServerCallStreamObserver, Runnable, int)}, telling {@code onEnd} once how the stream ended:
+   * {@code OK} when completed, the status it failed with, or {@code CANCELLED} when the client went away; the flag
+   * says whether the client had gone away.
+   */
+  public ChunkSink(ServerCallStreamObserver<DecodeChunk> observer, Runnable onChange, int maxPendingTokens,
+      BiConsumer<Status, Boolean> onEnd) {
     this.observer = observer;
     this.onChange = onChange;
     this.maxPendingTokens = maxPendingTokens;
+    this.onEnd = onEnd;
     observer.setOnCancelHandler(() -> {
       cancelled = true;
+      ended(Status.CANCELLED);
       onCancel.run();
       onChange.run();
     });
@@ -110,6 +127,7 @@ public final class ChunkSink {
     closed = true;
     pending = null;
     pendingTokens = 0;
+    ended(status);
     try {
       observer.onError(status.asRuntimeException());
     } catch (RuntimeException alreadyCancelled) {
@@ -125,6 +143,7 @@ public final class ChunkSink {
     if (cancelled) {
       closed = true;
       pending = null;
+      ended(Status.CANCELLED);
       return;
     }
     if (!observer.isReady()) {
@@ -137,12 +156,21 @@ public final class ChunkSink {
       observer.onNext(chunk);
       if (finished) {
         closed = true;
+        // before the client hears of it, so that whoever saw the stream end also sees it counted
+        ended(Status.OK);
         observer.onCompleted();
       }
     } catch (RuntimeException alreadyCancelled) {
       closed = true;
       cancelled = true;
+      ended(Status.CANCELLED);
       onChange.run();
+    }
+  }
+
+  private void ended(Status status) {
+    if (ended.compareAndSet(false, true)) {
+      onEnd.accept(status, cancelled);
     }
   }
 }

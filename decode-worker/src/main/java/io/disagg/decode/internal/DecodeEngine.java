@@ -15,8 +15,10 @@ import io.disagg.backend.spi.Tokenizer;
 import io.disagg.worker.EngineLoop;
 import io.disagg.worker.RateMeter;
 import io.disagg.worker.Statuses;
+import io.disagg.worker.WorkerMetrics;
 import io.grpc.Status;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -46,6 +48,7 @@ public final class DecodeEngine implements AutoCloseable {
   private final int queueCapacity;
   private final Clock clock;
   private final RateMeter tokenRate;
+  private final WorkerMetrics metrics;
 
   private final EngineLoop loop;
   private final ArrayDeque<DecodeStream> inbox = new ArrayDeque<>(); // guarded by loop's lock
@@ -62,7 +65,7 @@ public final class DecodeEngine implements AutoCloseable {
   private final AtomicLong cancellations = new AtomicLong();
 
   public DecodeEngine(Backend backend, int maxBatchSize, int maxBatchTokens, int queueCapacity, Clock clock,
-      RateMeter tokenRate) {
+      RateMeter tokenRate, WorkerMetrics metrics) {
     this.backend = backend;
     this.tokenizer = backend.tokenizer();
     this.contextLength = backend.model().contextLength();
@@ -72,6 +75,7 @@ public final class DecodeEngine implements AutoCloseable {
     this.queueCapacity = queueCapacity;
     this.clock = clock;
     this.tokenRate = tokenRate;
+    this.metrics = metrics;
     this.loop = new EngineLoop("decode-engine", this::run);
   }
 
@@ -303,6 +307,13 @@ public final class DecodeEngine implements AutoCloseable {
     Instant ended = clock.instant();
     long prefillUs = micros(started, ended);
     colocatedPrefills.addAndGet(batch.size());
+    int promptTokens = 0;
+    int cachedTokens = 0;
+    for (int i = 0; i < batch.size(); i++) {
+      promptTokens += batch.get(i).prompt.length;
+      cachedTokens += results.get(i).cachedPromptTokens();
+    }
+    metrics.prefillBatch(batch.size(), promptTokens, cachedTokens, Duration.between(started, ended));
     for (int i = 0; i < batch.size(); i++) {
       DecodeStream s = batch.get(i);
       PrefillResult r = results.get(i);
@@ -335,6 +346,7 @@ public final class DecodeEngine implements AutoCloseable {
       slots.add(new DecodeSlot(s.sequence, s.nextInput, s.sampling));
     }
     List<SampledToken> results;
+    Instant started = clock.instant();
     try {
       results = backend.decode(slots);
     } catch (BackendException e) {
@@ -348,6 +360,8 @@ public final class DecodeEngine implements AutoCloseable {
       running.removeIf(s -> s.finished);
       return true;
     }
+    // recorded before the tokens go out, so a client that saw its last token also sees it counted
+    metrics.decodeStep(batch.size(), Duration.between(started, clock.instant()));
     for (int i = 0; i < batch.size(); i++) {
       batch.get(i).accept(results.get(i), tokenizer, contextLength, null);
     }

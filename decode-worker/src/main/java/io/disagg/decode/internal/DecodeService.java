@@ -15,6 +15,7 @@ import io.disagg.proto.v1.ReserveKvResponse;
 import io.disagg.proto.v1.WorkerHealth;
 import io.disagg.worker.Protos;
 import io.disagg.worker.Statuses;
+import io.disagg.worker.WorkerMetrics;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -37,9 +38,11 @@ public final class DecodeService extends DecodeWorkerGrpc.DecodeWorkerImplBase {
   private final int maxPendingTokens;
   private final BooleanSupplier draining;
   private final Supplier<WorkerHealth> health;
+  private final WorkerMetrics metrics;
 
   public DecodeService(Backend backend, DecodeEngine engine, ReservationTable reservations, Clock clock,
-      RandomGenerator random, int maxPendingTokens, BooleanSupplier draining, Supplier<WorkerHealth> health) {
+      RandomGenerator random, int maxPendingTokens, BooleanSupplier draining, Supplier<WorkerHealth> health,
+      WorkerMetrics metrics) {
     this.backend = backend;
     this.model = backend.model();
     this.engine = engine;
@@ -49,6 +52,7 @@ public final class DecodeService extends DecodeWorkerGrpc.DecodeWorkerImplBase {
     this.maxPendingTokens = maxPendingTokens;
     this.draining = draining;
     this.health = health;
+    this.metrics = metrics;
   }
 
   @Override
@@ -107,7 +111,7 @@ public final class DecodeService extends DecodeWorkerGrpc.DecodeWorkerImplBase {
   @Override
   public void decode(DecodeRequest request, StreamObserver<DecodeChunk> responseObserver) {
     ServerCallStreamObserver<DecodeChunk> observer = (ServerCallStreamObserver<DecodeChunk>) responseObserver;
-    ChunkSink sink = new ChunkSink(observer, engine::wakeup, maxPendingTokens);
+    ChunkSink sink = new ChunkSink(observer, engine::wakeup, maxPendingTokens, metrics::requestEnded);
     sink.onCancel(engine::noteCancelled);
     var enqueuedAt = clock.instant();
     int[] prompt;

@@ -15,9 +15,11 @@ import io.disagg.proto.v1.PrefillResponse;
 import io.disagg.worker.EngineLoop;
 import io.disagg.worker.Protos;
 import io.disagg.worker.RateMeter;
+import io.disagg.worker.WorkerMetrics;
 import io.grpc.Status;
 import java.lang.foreign.MemorySegment;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -48,6 +50,7 @@ public final class PrefillEngine implements AutoCloseable {
   private final int queueCapacity;
   private final Clock clock;
   private final RateMeter tokenRate;
+  private final WorkerMetrics metrics;
 
   private final EngineLoop loop;
   private final ArrayDeque<PrefillJob> queue = new ArrayDeque<>(); // guarded by loop's lock
@@ -64,7 +67,7 @@ public final class PrefillEngine implements AutoCloseable {
   private final AtomicLong transferBytes = new AtomicLong();
 
   public PrefillEngine(Backend backend, KvPusher pusher, int maxBatchTokens, int maxBatchSize, int queueCapacity,
-      Clock clock, RateMeter tokenRate) {
+      Clock clock, RateMeter tokenRate, WorkerMetrics metrics) {
     this.backend = backend;
     this.layout = backend.kvPool().layout();
     this.pusher = pusher;
@@ -73,6 +76,7 @@ public final class PrefillEngine implements AutoCloseable {
     this.queueCapacity = queueCapacity;
     this.clock = clock;
     this.tokenRate = tokenRate;
+    this.metrics = metrics;
     this.loop = new EngineLoop("prefill-engine", this::run);
   }
 
@@ -303,6 +307,13 @@ public final class PrefillEngine implements AutoCloseable {
     Instant ended = clock.instant();
     long prefillUs = micros(started, ended);
     batches.incrementAndGet();
+    int promptTokens = 0;
+    int cachedTokens = 0;
+    for (int i = 0; i < batch.size(); i++) {
+      promptTokens += batch.get(i).prompt.length;
+      cachedTokens += results.get(i).cachedPromptTokens();
+    }
+    metrics.prefillBatch(batch.size(), promptTokens, cachedTokens, Duration.between(started, ended));
     int tokens = 0;
     for (int i = 0; i < batch.size(); i++) {
       PrefillJob job = batch.get(i);

@@ -18,10 +18,12 @@ final class PrefillJob {
   private volatile boolean cancelled;
   private volatile Runnable onCancel = () -> {};
   private boolean answered;
+  private final java.util.function.BiConsumer<Status, Boolean> onAnswered;
 
   PrefillJob(String requestId, int[] prompt, SamplingParams sampling, String target, String reservationId,
       Instant enqueuedAt, ServerCallStreamObserver<PrefillResponse> observer,
-      java.util.function.Consumer<PrefillJob> onCancelled) {
+      java.util.function.Consumer<PrefillJob> onCancelled,
+      java.util.function.BiConsumer<Status, Boolean> onAnswered) {
     this.requestId = requestId;
     this.prompt = prompt;
     this.sampling = sampling;
@@ -29,6 +31,7 @@ final class PrefillJob {
     this.reservationId = reservationId;
     this.enqueuedAt = enqueuedAt;
     this.observer = observer;
+    this.onAnswered = onAnswered;
     observer.setOnCancelHandler(() -> {
       cancelled = true;
       onCancel.run();
@@ -53,6 +56,7 @@ final class PrefillJob {
       return;
     }
     answered = true;
+    onAnswered.accept(Status.OK, cancelled);
     try {
       observer.onNext(response);
       observer.onCompleted();
@@ -66,6 +70,7 @@ final class PrefillJob {
       return;
     }
     answered = true;
+    onAnswered.accept(status, cancelled);
     try {
       observer.onError(status.asRuntimeException());
     } catch (RuntimeException callGone) {

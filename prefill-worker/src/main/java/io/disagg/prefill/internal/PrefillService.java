@@ -8,6 +8,7 @@ import io.disagg.proto.v1.PrefillResponse;
 import io.disagg.proto.v1.PrefillWorkerGrpc;
 import io.disagg.proto.v1.WorkerHealth;
 import io.disagg.worker.Protos;
+import io.disagg.worker.WorkerMetrics;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -25,15 +26,17 @@ public final class PrefillService extends PrefillWorkerGrpc.PrefillWorkerImplBas
   private final RandomGenerator random;
   private final BooleanSupplier draining;
   private final Supplier<WorkerHealth> health;
+  private final WorkerMetrics metrics;
 
   public PrefillService(ModelInfo model, PrefillEngine engine, Clock clock, RandomGenerator random,
-      BooleanSupplier draining, Supplier<WorkerHealth> health) {
+      BooleanSupplier draining, Supplier<WorkerHealth> health, WorkerMetrics metrics) {
     this.model = model;
     this.engine = engine;
     this.clock = clock;
     this.random = random;
     this.draining = draining;
     this.health = health;
+    this.metrics = metrics;
   }
 
   @Override
@@ -54,11 +57,12 @@ public final class PrefillService extends PrefillWorkerGrpc.PrefillWorkerImplBas
         throw Protos.invalid("reservation_id: empty (expected: the id the decode worker's ReserveKv granted)");
       }
     } catch (StatusRuntimeException e) {
+      metrics.requestEnded(e.getStatus(), false);
       observer.onError(e);
       return;
     }
     engine.submit(new PrefillJob(request.getRequestId(), prompt, sampling, request.getDecodeTarget(),
-        request.getReservationId(), clock.instant(), observer, engine::cancelled));
+        request.getReservationId(), clock.instant(), observer, engine::cancelled, metrics::requestEnded));
   }
 
   @Override

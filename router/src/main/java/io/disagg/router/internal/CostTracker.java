@@ -11,7 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * The router's measurements behind {@link CostStats}: exponentially weighted moving averages (EWMA) per KV path and
  * per worker, fed by every finished prefill (prefill time, transfer bytes and time) and every colocated decode
  * (prefill time on the decode worker). Averages by sample, not by time, so no clock is involved; a path that carries
- * no traffic keeps its last estimate. Thread-safe.
+ * no traffic keeps its last estimate. Bandwidth is averaged as its inverse (seconds per byte), because that is what
+ * predicts a transfer's time: averaging rates would let one fast sample hide a slow one. Thread-safe.
  */
 public final class CostTracker implements CostStats {
   /** Weight of the newest sample: 0.2 follows a real change within about ten requests and smooths one-off outliers. */
@@ -20,7 +21,7 @@ public final class CostTracker implements CostStats {
   private final double alpha;
   private final double bandwidthPrior;
   private final double prefillSecondsPerTokenPrior;
-  private final Map<Path, Ewma> bandwidth = new ConcurrentHashMap<>();
+  private final Map<Path, Ewma> secondsPerByte = new ConcurrentHashMap<>();
   private final Map<Path, Ewma> bytesPerToken = new ConcurrentHashMap<>();
   private final Map<String, Ewma> prefillCost = new ConcurrentHashMap<>();
 
@@ -52,7 +53,7 @@ public final class CostTracker implements CostStats {
       return;
     }
     Path path = new Path(prefill, decode);
-    bandwidth.computeIfAbsent(path, p -> new Ewma(alpha)).add(bytes * 1e6 / micros);
+    secondsPerByte.computeIfAbsent(path, p -> new Ewma(alpha)).add(micros / 1e6 / bytes);
     if (promptTokens > 0) {
       bytesPerToken.computeIfAbsent(path, p -> new Ewma(alpha)).add((double) bytes / promptTokens);
     }
@@ -68,13 +69,13 @@ public final class CostTracker implements CostStats {
 
   /** The measured bandwidth of a path, empty until a transfer on it was recorded. */
   public OptionalDouble measuredBandwidth(String prefill, String decode) {
-    Ewma e = bandwidth.get(new Path(prefill, decode));
-    return e == null ? OptionalDouble.empty() : OptionalDouble.of(e.value());
+    Ewma e = secondsPerByte.get(new Path(prefill, decode));
+    return e == null ? OptionalDouble.empty() : OptionalDouble.of(1.0 / e.value());
   }
 
   /** Every path measured so far. */
   public java.util.Set<Path> measuredPaths() {
-    return java.util.Set.copyOf(bandwidth.keySet());
+    return java.util.Set.copyOf(secondsPerByte.keySet());
   }
 
   @Override

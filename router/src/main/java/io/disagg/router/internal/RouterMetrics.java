@@ -74,6 +74,9 @@ public final class RouterMetrics {
     Gauge.builder("disagg.router.requests_in_flight", resilience.bulkhead(),
             b -> b.getBulkheadConfig().getMaxConcurrentCalls() - b.getMetrics().getAvailableConcurrentCalls())
         .description("Requests admitted by the front door and not yet ended").register(registry);
+    // Zero-valued from the start, so dashboards and alerts see the series before the first refusal.
+    rejected("rate_limited", 0);
+    rejected("max_in_flight", 0);
     TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(resilience.breakers()).bindTo(registry);
     TaggedBulkheadMetrics.ofBulkheadRegistry(resilience.bulkheads()).bindTo(registry);
     this.costs = costs;
@@ -120,11 +123,15 @@ public final class RouterMetrics {
   }
 
   public void rejected(String reason) {
+    rejected(reason, 1);
+  }
+
+  private void rejected(String reason, double amount) {
     Counter.builder("disagg.router.rejected")
         .description("Requests refused at the front door (RESOURCE_EXHAUSTED / 429) by reason")
         .tag("reason", reason)
         .register(registry)
-        .increment();
+        .increment(amount);
   }
 
   void finished(long ttftNanos, long e2eNanos, long decodeNanos, int completionTokens) {

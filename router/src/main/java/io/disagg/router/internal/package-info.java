@@ -1,7 +1,9 @@
 /**
  * The router's implementation: the per-request state machine ({@code GenerationCall}), request validation, the worker
  * registry and health poller, the gRPC adapter and its API-key interceptor, the {@code InferenceService} adapter for
- * the OpenAI HTTP front end, and prompt tokenization ({@code PromptTokens}). May change at any time; use
+ * the OpenAI HTTP front end, prompt tokenization ({@code PromptTokens}), the cost model's measurements
+ * ({@code CostTracker}), the Resilience4j breakers, retry and front-door limits ({@code Resilience}) and the meters
+ * ({@code RouterMetrics}). May change at any time; use
  * {@link io.disagg.router} instead.
  *
  * <p>Must not touch: other modules' internals, the engine, kv-transfer. Worker RPCs are started detached from the

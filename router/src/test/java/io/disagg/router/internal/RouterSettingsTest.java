@@ -135,4 +135,41 @@ class RouterSettingsTest {
     m.put(key, value);
     return m;
   }
+
+  @Test
+  void resolve_policyAndResilienceDefaults_areCostPolicyGenerousLimitsNoMetrics() {
+    RouterSettings s = RouterSettings.resolve(Map.of("model", "m.gguf", "decode", "d:1"), Map.of());
+
+    assertThat(s.policy().name()).isEqualTo(RouterSettings.POLICY_COST);
+    assertThat(s.policy().kvBandwidthPrior()).isEqualTo(1.25e9);
+    assertThat(s.policy().hysteresis()).isEqualTo(0.2);
+    assertThat(s.policy().overhead()).isEqualTo(Duration.ofMillis(2));
+    assertThat(s.resilience().maxInFlight()).isEqualTo(1024);
+    assertThat(s.resilience().rateLimit()).isZero();
+    assertThat(s.resilience().breakerOpenDuration()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(s.metricsEnabled()).isFalse();
+  }
+
+  @Test
+  void resolve_policyFromEnvAndMetricsPortFromFlag() {
+    RouterSettings s = RouterSettings.resolve(Map.of("model", "m.gguf", "decode", "d:1", "metrics-port", "0",
+        "rate-limit", "50"), Map.of("DISAGG_POLICY", "Threshold", "DISAGG_MAX_IN_FLIGHT", "64"));
+
+    assertThat(s.policy().name()).isEqualTo(RouterSettings.POLICY_THRESHOLD);
+    assertThat(s.resilience().maxInFlight()).isEqualTo(64);
+    assertThat(s.resilience().rateLimit()).isEqualTo(50);
+    assertThat(s.metricsEnabled()).isTrue();
+    assertThat(s.metricsHost()).isEqualTo("127.0.0.1");
+  }
+
+  @Test
+  void resolve_badPolicyOrBackoff_namesKeyAndExpectation() {
+    Map<String, String> base = Map.of("model", "m.gguf", "decode", "d:1");
+    assertThatThrownBy(() -> RouterSettings.resolve(with(base, "policy", "random"), Map.of()))
+        .hasMessage("policy: 'random' (expected: cost or threshold)");
+    assertThatThrownBy(() -> RouterSettings.resolve(with(base, "retry-backoff", "1s"), Map.of()))
+        .hasMessageContaining("retry-backoff-max");
+    assertThatThrownBy(() -> RouterSettings.resolve(with(base, "hysteresis", "-1"), Map.of()))
+        .hasMessageContaining("hysteresis: '-1'");
+  }
 }
