@@ -171,7 +171,13 @@ public final class LoadTestMain implements Callable<Integer> {
             return 2;
         }
         boolean bar = !noProgress && io.disagg.loadtest.internal.TerminalProgress.isTerminal();
-        LoadTestReport report = new Orchestrator(Orchestrator::connect, err, bar).run(plan);
+        LoadTestReport report;
+        try {
+            report = new Orchestrator(Orchestrator::connect, err, bar).run(plan);
+        } catch (IllegalStateException e) {
+            err.println("loadtest: " + e.getMessage());
+            return 1;
+        }
         if (report.goodput() != null) {
             out.printf(Locale.ROOT, "goodput: %.3f req/s at %.0f%% attainment%n", report.goodput().requestsPerSecond(),
                     report.goodput().attainmentTarget() * 100);

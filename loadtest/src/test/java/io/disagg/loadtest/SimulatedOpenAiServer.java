@@ -34,6 +34,7 @@ final class SimulatedOpenAiServer implements AutoCloseable {
     SimulatedOpenAiServer() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/v1/completions", this::complete);
+        server.createContext("/v1/models", this::models);
         server.setExecutor(executor);
         server.start();
     }
@@ -53,6 +54,17 @@ final class SimulatedOpenAiServer implements AutoCloseable {
 
     List<String> authorizations() {
         return List.copyOf(authorizations);
+    }
+
+    /** Lists one model, so a load test without --model resolves it as it would against a real router. */
+    private void models(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            byte[] body = "{\"object\":\"list\",\"data\":[{\"id\":\"simulated\",\"object\":\"model\"}]}"
+                    .getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+        }
     }
 
     private void complete(HttpExchange exchange) throws IOException {

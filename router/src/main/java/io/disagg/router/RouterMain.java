@@ -33,6 +33,8 @@ import picocli.CommandLine.Option;
     description = "Disaggregated inference router: tokenizes, classifies (disaggregated or colocated), picks workers"
         + " by load and streams generations back with their timing.")
 public final class RouterMain implements java.util.concurrent.Callable<Integer> {
+  private static final Duration STARTUP_REPOLL_PAUSE = Duration.ofMillis(200);
+
   private static final Logger log = LoggerFactory.getLogger(RouterMain.class);
 
   @Option(names = "--model", paramLabel = "PATH",
@@ -58,8 +60,9 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
   Path config;
 
   @Option(names = "--disaggregate-threshold", paramLabel = "TOKENS",
-      description = "Prompts of at least this many tokens are prefilled on a prefill worker (default: 128). Lower"
-          + " protects decode latency from long prefills but moves more KV; higher keeps more work colocated.")
+      description = "Threshold policy: prompts of at least this many tokens are prefilled on a prefill worker"
+          + " (default: 128). Setting it without --policy selects the threshold policy. Lower protects decode latency"
+          + " from long prefills but moves more KV; higher keeps more work colocated.")
   Integer disaggregateThreshold;
 
   @Option(names = "--health-interval", paramLabel = "DURATION",
@@ -345,8 +348,12 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
     Duration wait = settings.healthTimeout().plusSeconds(1);
     try {
       service.start().get(wait.toMillis(), TimeUnit.MILLISECONDS);
-      if (!service.ready()) {
-        // A cold JVM can spend most of the health timeout opening its first connections; they are open now.
+      // A worker JVM that is still warming up can miss the first polls. Announcing "ready" while a configured worker
+      // is out of rotation would fail the first requests that need it (e.g. forced disaggregation), so re-poll for a
+      // bounded time; a worker that is really down is only reported, and the background poller keeps trying.
+      long deadline = System.nanoTime() + Math.max(wait.toNanos() * 3, Duration.ofSeconds(10).toNanos());
+      while (service.workers().stream().anyMatch(w -> !w.inRotation()) && System.nanoTime() < deadline) {
+        Thread.sleep(STARTUP_REPOLL_PAUSE.toMillis());
         service.pollHealth().get(wait.toMillis(), TimeUnit.MILLISECONDS);
       }
     } catch (InterruptedException e) {

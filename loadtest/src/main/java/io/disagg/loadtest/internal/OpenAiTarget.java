@@ -24,27 +24,73 @@ public final class OpenAiTarget implements Target {
     private final HttpClient http;
     private final URI completions;
     private final String apiKey;
-    private final String model;
+    private final URI models;
+    private final String configuredModel;
+    private volatile String model;
     private final int vocabSize;
     private final Duration requestTimeout;
 
     public OpenAiTarget(URI baseUrl, String apiKey, String model, int vocabSize, Duration requestTimeout) {
         String base = baseUrl.toString().replaceAll("/+$", "");
-        this.completions = URI.create(base.endsWith("/v1") ? base + "/completions" : base + "/v1/completions");
+        String v1 = base.endsWith("/v1") ? base : base + "/v1";
+        this.completions = URI.create(v1 + "/completions");
+        this.models = URI.create(v1 + "/models");
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10)).build();
         this.apiKey = apiKey;
-        this.model = model;
+        this.configuredModel = model == null ? "" : model;
         this.vocabSize = vocabSize;
         this.requestTimeout = requestTimeout;
+    }
+
+    /**
+     * The configured model, or the only one the server lists: OpenAI's API requires {@code model}, and an empty
+     * {@code --model} means "the only model served".
+     *
+     * @throws IllegalStateException when the server lists no model or several, or cannot be asked
+     */
+    String model() {
+        String resolved = model;
+        if (resolved != null) {
+            return resolved;
+        }
+        synchronized (this) {
+            if (model == null) {
+                model = configuredModel.isEmpty() ? onlyServedModel() : configuredModel;
+            }
+            return model;
+        }
+    }
+
+    private String onlyServedModel() {
+        var request = HttpRequest.newBuilder(models).timeout(requestTimeout).GET();
+        if (apiKey != null && !apiKey.isEmpty()) {
+            request.header("Authorization", "Bearer " + apiKey);
+        }
+        try {
+            HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                throw new IllegalStateException("GET " + models + ": HTTP " + response.statusCode() + " "
+                        + response.body() + " (pass --model to skip this lookup)");
+            }
+            JsonNode data = JSON.readTree(response.body()).path("data");
+            if (data.size() != 1) {
+                throw new IllegalStateException("GET " + models + " lists " + data.size()
+                        + " models (expected: exactly one; pass --model)");
+            }
+            return data.get(0).path("id").asText();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("GET " + models + ": " + e.getMessage() + " (pass --model)", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while asking " + models + " for the model", e);
+        }
     }
 
     @Override
     public Runnable send(Prompt prompt, int maxTokens, Observer observer) {
         ObjectNode body = JSON.createObjectNode();
-        if (model != null && !model.isEmpty()) {
-            body.put("model", model);
-        }
+        body.put("model", model());
         if (prompt.text() != null) {
             body.put("prompt", prompt.text());
         } else {

@@ -71,6 +71,9 @@ public final class Orchestrator {
             if (plan.protocol() == Protocol.GRPC) {
                 // connects the channel before the first measured request and fails fast when nothing listens
                 target.vocabSize();
+            } else if (target instanceof OpenAiTarget openAi) {
+                // resolves an empty --model to the only model served, before the first measured request
+                openAi.model();
             }
             var runner = new LoadRunner(target, scheduler, System::nanoTime, plan.promptFormat());
             int index = 0;

@@ -157,6 +157,8 @@ public final class RouterMetrics {
         .increment();
   }
 
+  private final java.util.Set<String> bandwidthPaths = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   /** A finished KV transfer on the path {@code prefill → decode}. */
   void transferred(String prefill, String decode, long bytes, long micros) {
     if (bytes <= 0) {
@@ -173,12 +175,15 @@ public final class RouterMetrics {
         .serviceLevelObjectives(TRANSFER_BUCKETS)
         .register(registry)
         .record(micros, TimeUnit.MICROSECONDS);
-    Gauge.builder("disagg.router.kv_transfer_bandwidth", costs,
-            c -> c.measuredBandwidth(prefill, decode).orElse(Double.NaN))
-        .description("Measured KV bandwidth of the path (EWMA), what the cost model uses")
-        .baseUnit("bytes_per_second")
-        .tags("prefill", prefill, "decode", decode)
-        .register(registry);
+    // A gauge samples its source on every scrape, so it is registered once per path, not once per transfer.
+    if (bandwidthPaths.add(prefill + "\u0000" + decode)) {
+      Gauge.builder("disagg.router.kv_transfer_bandwidth", costs,
+              c -> c.measuredBandwidth(prefill, decode).orElse(Double.NaN))
+          .description("Measured KV bandwidth of the path (EWMA), what the cost model uses")
+          .baseUnit("bytes_per_second")
+          .tags("prefill", prefill, "decode", decode)
+          .register(registry);
+    }
   }
 
   private static String tag(WorkerRole role) {

@@ -147,7 +147,9 @@ public record RouterSettings(
         String.valueOf(DEFAULT_MAX_BODY_BYTES)), 1, Integer.MAX_VALUE);
     int maxConcurrent = integer("max-concurrent-requests", orDefault(first("max-concurrent-requests", flags, env,
         file), String.valueOf(DEFAULT_MAX_CONCURRENT_REQUESTS)), 1, Integer.MAX_VALUE);
-    String policyName = orDefault(first("policy", flags, env, file), POLICY_COST).strip().toLowerCase(Locale.ROOT);
+    // Setting a threshold without naming a policy means the threshold rule: silently ignoring it would surprise.
+    String defaultPolicy = first("disaggregate-threshold", flags, env, file) != null ? POLICY_THRESHOLD : POLICY_COST;
+    String policyName = orDefault(first("policy", flags, env, file), defaultPolicy).strip().toLowerCase(Locale.ROOT);
     if (!policyName.equals(POLICY_COST) && !policyName.equals(POLICY_THRESHOLD)) {
       throw new IllegalArgumentException("policy: '%s' (expected: cost or threshold)".formatted(policyName));
     }

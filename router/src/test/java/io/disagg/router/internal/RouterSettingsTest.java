@@ -151,6 +151,23 @@ class RouterSettingsTest {
   }
 
   @Test
+  void resolve_thresholdWithoutPolicy_selectsThresholdPolicy() {
+    RouterSettings s = RouterSettings.resolve(
+        Map.of("model", "m.gguf", "decode", "d:1", "disaggregate-threshold", "64"), Map.of());
+
+    assertThat(s.policy().name()).isEqualTo(RouterSettings.POLICY_THRESHOLD);
+    assertThat(s.disaggregateThreshold()).isEqualTo(64);
+  }
+
+  @Test
+  void resolve_thresholdWithExplicitCostPolicy_keepsCostPolicy() {
+    RouterSettings s = RouterSettings.resolve(
+        Map.of("model", "m.gguf", "decode", "d:1", "disaggregate-threshold", "64", "policy", "cost"), Map.of());
+
+    assertThat(s.policy().name()).isEqualTo(RouterSettings.POLICY_COST);
+  }
+
+  @Test
   void resolve_policyFromEnvAndMetricsPortFromFlag() {
     RouterSettings s = RouterSettings.resolve(Map.of("model", "m.gguf", "decode", "d:1", "metrics-port", "0",
         "rate-limit", "50"), Map.of("DISAGG_POLICY", "Threshold", "DISAGG_MAX_IN_FLIGHT", "64"));
