@@ -13,7 +13,12 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends chromium
 fi
 
-flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --allow-file-access-from-files)
+profile="$(mktemp -d)"
+trap 'rm -rf "$profile"' EXIT
+# No network here: without the background-networking flags Chromium keeps trying (and failing) to reach its services.
+flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --allow-file-access-from-files --disable-quic
+  --no-first-run --disable-background-networking --disable-component-update --disable-sync
+  --user-data-dir="$profile")
 DOM="$(chromium "${flags[@]}" --dump-dom "file://$HTML" 2>/dev/null)"
 svgs=$(grep -o '<svg' <<<"$DOM" | wc -l)
 series=$(grep -o '<polyline class="series"' <<<"$DOM" | wc -l)
