@@ -77,8 +77,18 @@ class DisaggregatedServingE2ETest {
   void disaggregated_movesKvCacheFromPrefillWorkerToDecodeWorker() throws Exception {
     WorkerHealth decode = cluster.decodeHealth(SharedCluster.DECODE);
     int prefillFree = cluster.prefillHealth(SharedCluster.PREFILL).getFreeKvBlocks();
+    String decodeMetrics = cluster.workerMetrics(SharedCluster.DECODE);
+    String before = RouterMetrics.scrape(decodeMetrics, null);
 
     GenerateResponse r = cluster.routerStub().generate(greedy(Prompts.LONG, 8, ServeMode.SERVE_MODE_UNSPECIFIED));
+
+    // the decode worker's own kv-transfer counters saw the transfer, byte for byte
+    String after = RouterMetrics.scrape(decodeMetrics, null);
+    assertThat(RouterMetrics.sum(after, "disagg_kv_transfer_completed_total")
+        - RouterMetrics.sum(before, "disagg_kv_transfer_completed_total")).isGreaterThanOrEqualTo(1);
+    assertThat(RouterMetrics.sum(after, "disagg_kv_transfer_bytes_total")
+        - RouterMetrics.sum(before, "disagg_kv_transfer_bytes_total"))
+        .isGreaterThanOrEqualTo((double) r.getTiming().getKvTransferBytes());
 
     assertThat(r.getServedBy().getMode()).isEqualTo(ServeMode.SERVE_MODE_DISAGGREGATED);
     assertThat(r.getServedBy().getReason()).isEqualTo("prompt_at_or_above_threshold");

@@ -133,10 +133,15 @@ final class LocalCluster implements AutoCloseable {
 
   private static List<String> workerArgs(String model, String id, List<String> extra, String... more) {
     List<String> args = new ArrayList<>(List.of("--model", model, "--worker-id", id, "--grpc-port", "0",
-        "--threads", "1", "--drain-timeout-ms", "2000"));
+        "--threads", "1", "--drain-timeout-ms", "2000", "--metrics-port", "0"));
     args.addAll(Arrays.asList(more));
     args.addAll(extra);
     return args;
+  }
+
+  /** A worker's Prometheus {@code /metrics} address, {@code host:port}. */
+  String workerMetrics(String workerId) {
+    return worker(workerId).readyFields().get("metrics");
   }
 
   /** The router's gRPC address, {@code host:port}. */

@@ -36,6 +36,17 @@ final class RouterMetrics {
     }
   }
 
+  /** The sum of every sample of a counter or gauge family ({@code name} or {@code name{...}}), 0 when absent. */
+  static double sum(String metrics, String name) {
+    double total = 0;
+    for (String line : metrics.split("\n")) {
+      if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+        total += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return total;
+  }
+
   /** {@code disagg_router_workers_in_rotation{role="..."}}, or -1 when the gauge is absent. */
   static int workersInRotation(String metrics, String role) {
     Matcher m = Pattern.compile("^disagg_router_workers_in_rotation\\{[^}]*role=\"" + role + "\"[^}]*} (\\S+)$",
