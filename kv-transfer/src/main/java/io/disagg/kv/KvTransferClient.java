@@ -142,7 +142,7 @@ public final class KvTransferClient implements AutoCloseable {
         .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout.toMillis())
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
-            new WriteBufferWaterMark(Integer.getInteger("kv.low", config.writeBufferLowWaterMark), Integer.getInteger("kv.high", config.writeBufferHighWaterMark)))
+            new WriteBufferWaterMark(config.writeBufferLowWaterMark, config.writeBufferHighWaterMark))
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
@@ -160,9 +160,6 @@ public final class KvTransferClient implements AutoCloseable {
         });
     if (!target.isUnix()) {
       b.option(ChannelOption.TCP_NODELAY, true);
-    }
-    if (Integer.getInteger("kv.sndbuf", 0) > 0) {
-      b.option(ChannelOption.SO_SNDBUF, Integer.getInteger("kv.sndbuf", 0));
     }
     ChannelFuture cf = b.connect(transports.socketAddress(target));
     cf.addListener(f -> {

@@ -97,9 +97,6 @@ public final class KvTransferServer implements AutoCloseable {
         if (!address.isUnix()) {
           sb.childOption(ChannelOption.TCP_NODELAY, true);
         }
-        if (Integer.getInteger("kv.rcvbuf", 0) > 0) {
-          sb.childOption(ChannelOption.SO_RCVBUF, Integer.getInteger("kv.rcvbuf", 0));
-        }
         Channel server = sb.bind(transports.socketAddress(address)).syncUninterruptibly().channel();
         channels.add(server);
         bound.add(Transports.boundAddress(address, server.localAddress()));

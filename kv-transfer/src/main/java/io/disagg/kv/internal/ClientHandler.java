@@ -39,7 +39,6 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
   private enum State { AWAIT_CHALLENGE, AWAIT_AUTH_OK, IDLE, AWAIT_ACCEPT, SENDING, AWAIT_ACK, CLOSED }
 
-  static final long FLUSH_BYTES = Long.getLong("kv.flushBytes", Long.MAX_VALUE);
   private final Config config;
   private final io.disagg.kv.KvAddress address;
   private final CompletableFuture<ClientHandler> ready = new CompletableFuture<>();
@@ -226,7 +225,6 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     long units = t.totalUnits();
     long unitBytes = t.unitBytes();
     boolean wrote = false;
-    long unflushed = 0;
     while (t.unit < units && t.unitAvailable(t.unit) && ctx.channel().isWritable() && t.sentBytes < limit) {
       int block = t.unitBlock(t.unit);
       long offset = t.unitOffset(t.unit) + t.offsetInUnit;
@@ -240,12 +238,6 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
       ByteBuf payload = Unpooled.wrappedBuffer(view);
       ctx.write(new DataFrame(block, offset, payload), ctx.voidPromise());
       wrote = true;
-      unflushed += length;
-      if (unflushed >= FLUSH_BYTES) {
-        ctx.flush();
-        unflushed = 0;
-        wrote = false;
-      }
       t.sentBytes += length;
       t.offsetInUnit += length;
       if (t.offsetInUnit == unitBytes) {
