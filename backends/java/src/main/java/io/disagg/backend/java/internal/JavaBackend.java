@@ -42,7 +42,7 @@ public final class JavaBackend implements Backend {
   private final ModelInfo info;
   private final Tokenizer tokenizer;
   private final KvLayout layout;
-  private final KvBlockPool pool;
+  private final PrefixCachingKvPool pool;
   private final Parallel parallel;
   private final Transformer transformer;
   private final int maxBatchTokens;
@@ -61,13 +61,29 @@ public final class JavaBackend implements Backend {
         weights.parameterCount, weights.bytesPerToken, new ModelFingerprint(gguf.sha256(), layout),
         config.chatTemplate());
     this.maxBatchTokens = backendConfig.maxBatchTokens();
-    this.pool = KvBlockPools.offHeap(layout, backendConfig.kvBlocks());
+    this.pool = new PrefixCachingKvPool(KvBlockPools.offHeap(layout, backendConfig.kvBlocks()),
+        prefixCache(backendConfig));
     this.parallel = new Parallel(backendConfig.threads(), "disagg-java-compute");
     this.transformer = new Transformer(config, weights, layout, parallel, minMacsPerShare(backendConfig));
   }
 
   /** Option {@value #MIN_PARALLEL_WORK}: multiply-adds below which work stays on one thread. */
   public static final String MIN_PARALLEL_WORK = "java.min-parallel-work";
+
+  /**
+   * Option {@value #PREFIX_CACHE}: {@code true} (default) keeps closed sequences' full KV blocks in a prefix cache
+   * for later prompts that start the same way; {@code false} frees them at once.
+   */
+  public static final String PREFIX_CACHE = "java.prefix-cache";
+
+  private static boolean prefixCache(BackendConfig config) {
+    String value = config.options().getOrDefault(PREFIX_CACHE, "true").trim();
+    return switch (value) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw new IllegalArgumentException(PREFIX_CACHE + ": " + value + " (expected: true or false)");
+    };
+  }
 
   private static int minMacsPerShare(BackendConfig config) {
     String value = config.options().get(MIN_PARALLEL_WORK);
@@ -128,6 +144,29 @@ public final class JavaBackend implements Backend {
     return pool;
   }
 
+  /** Whether option {@value #PREFIX_CACHE} is on. */
+  public boolean prefixCacheEnabled() {
+    return pool.enabled();
+  }
+
+  /** Blocks held by the prefix cache, whether or not a live sequence shares them. */
+  public int prefixCachedBlocks() {
+    return pool.cachedBlocks();
+  }
+
+  /**
+   * Cached blocks no live sequence uses: evicted on demand by any reservation, hence already counted in
+   * {@code kvPool().freeBlocks()} (which means "reservable now").
+   */
+  public int evictableKvBlocks() {
+    return pool.evictableBlocks();
+  }
+
+  /** Evicts every cached block no live sequence uses, returning them to the pool; returns how many. */
+  public int evictPrefixCache() {
+    return pool.evictAll();
+  }
+
   /** Compute threads in use. */
   public int threads() {
     return parallel.threads();
@@ -151,21 +190,32 @@ public final class JavaBackend implements Backend {
             + r.promptTokens().length + " tokens (expected: <= context length " + config.contextLength() + ")");
       }
     }
+    // Shared prefixes first (they lower what must be reserved), then the rest; all or nothing.
+    List<List<PrefixCachingKvPool.Entry>> shared = new ArrayList<>(requests.size());
     List<KvReservation> reservations = new ArrayList<>(requests.size());
     try {
       for (PrefillRequest r : requests) {
+        // Leave at least the last prompt token to compute: its logits give the first sampled token.
+        shared.add(pool.acquirePrefix(r.promptTokens(), (r.promptTokens().length - 1) / layout.blockTokens()));
+      }
+      for (int i = 0; i < requests.size(); i++) {
+        PrefillRequest r = requests.get(i);
         int positions = (int) Math.min((long) r.promptTokens().length + r.reserveTokens(), config.contextLength());
-        reservations.add(pool.reserve(layout.blocksFor(positions)));
+        reservations.add(pool.reserve(layout.blocksFor(positions) - shared.get(i).size()));
       }
     } catch (RuntimeException e) {
       reservations.forEach(KvReservation::close);
+      shared.forEach(pool::unuse);
       throw e;
     }
     List<JavaSequence> sequences = new ArrayList<>(requests.size());
+    int[] reused = new int[requests.size()];
     for (int i = 0; i < requests.size(); i++) {
       PrefillRequest r = requests.get(i);
-      JavaSequence s = new JavaSequence(this, r.requestId(), r.promptTokens().length, layout.blockTokens(),
-          reservations.get(i).handOver());
+      JavaSequence s = new JavaSequence(this, pool, r.requestId(), r.promptTokens().length, layout.blockTokens(),
+          shared.get(i), reservations.get(i).handOver());
+      reused[i] = shared.get(i).size() * layout.blockTokens();
+      s.append(r.promptTokens(), 0, reused[i]);
       s.acquire();
       sequences.add(s);
     }
@@ -173,7 +223,7 @@ public final class JavaBackend implements Backend {
       List<Chunk> chunks = new ArrayList<>();
       for (int i = 0; i < requests.size(); i++) {
         int[] prompt = requests.get(i).promptTokens();
-        for (int from = 0; from < prompt.length; from += maxBatchTokens) {
+        for (int from = reused[i]; from < prompt.length; from += maxBatchTokens) {
           int to = Math.min(prompt.length, from + maxBatchTokens);
           chunks.add(new Chunk(sequences.get(i), prompt, from, to, to == prompt.length));
         }
@@ -193,7 +243,7 @@ public final class JavaBackend implements Backend {
       }
       List<PrefillResult> results = new ArrayList<>(requests.size());
       for (int i = 0; i < requests.size(); i++) {
-        results.add(new PrefillResult(sequences.get(i), first.get(i), 0));
+        results.add(new PrefillResult(sequences.get(i), first.get(i), reused[i]));
       }
       return results;
     } catch (RuntimeException | Error e) {
@@ -390,7 +440,7 @@ public final class JavaBackend implements Backend {
             + " bytes (expected: " + layout.blockBytes() + " for " + layout.describe() + ")");
       }
     }
-    JavaSequence s = new JavaSequence(this, header.requestId(), tokens.length, layout.blockTokens(),
+    JavaSequence s = new JavaSequence(this, pool, header.requestId(), tokens.length, layout.blockTokens(), List.of(),
         reservation.handOver());
     s.append(tokens, 0, tokens.length);
     return s;

@@ -10,8 +10,11 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A sequence's tokens and the KV blocks holding their keys and values. Blocks come from one or more reservations (the
- * first at prefill or import, one more each time decode crosses a block boundary); closing returns them all.
+ * A sequence's tokens and the KV blocks holding their keys and values. The first blocks may be shared with other
+ * sequences through the prefix cache ({@link PrefixCachingKvPool.Entry}, read-only: they are full); the rest come from
+ * one or more reservations (the first at prefill or import, one more each time decode crosses a block boundary),
+ * kept as one-block parts when they come from the backend's pool. Closing hands them all to
+ * {@link PrefixCachingKvPool#retire}, which caches the full ones and frees the others.
  *
  * <p>The backend marks a sequence busy while it computes on it; a {@link #close()} arriving meanwhile (from a transport
  * thread) is deferred until the computation ends, so blocks are never handed to someone else while being written.
@@ -21,6 +24,8 @@ final class JavaSequence implements Sequence {
   private final String requestId;
   private final int promptTokens;
   private final int blockTokens;
+  private final PrefixCachingKvPool pool;
+  private final List<PrefixCachingKvPool.Entry> shared;
   private final List<KvReservation> reservations = new ArrayList<>();
   private final List<KvBlock> blocks = new ArrayList<>();
   private MemorySegment[] segments = new MemorySegment[0];
@@ -30,12 +35,23 @@ final class JavaSequence implements Sequence {
   private boolean closeRequested;
   private volatile boolean closed;
 
-  JavaSequence(JavaBackend owner, String requestId, int promptTokens, int blockTokens, KvReservation first) {
+  /**
+   * @param shared cached entries holding the first blocks, each already counted as used by this sequence (which gives
+   *     them back on close)
+   * @param first the sequence's own blocks after {@code shared}; this sequence now owns it
+   */
+  JavaSequence(JavaBackend owner, PrefixCachingKvPool pool, String requestId, int promptTokens, int blockTokens,
+      List<PrefixCachingKvPool.Entry> shared, KvReservation first) {
     this.owner = owner;
+    this.pool = pool;
     this.requestId = requestId;
     this.promptTokens = promptTokens;
     this.blockTokens = blockTokens;
+    this.shared = List.copyOf(shared);
     this.tokens = new int[Math.max(16, promptTokens)];
+    for (PrefixCachingKvPool.Entry e : this.shared) {
+      blocks.add(e.block());
+    }
     addBlocks(first);
   }
 
@@ -79,7 +95,11 @@ final class JavaSequence implements Sequence {
   }
 
   synchronized void addBlocks(KvReservation reservation) {
-    reservations.add(reservation);
+    if (reservation instanceof PrefixCachingKvPool.Held held && held.from(pool)) {
+      reservations.addAll(held.parts());
+    } else {
+      reservations.add(reservation);
+    }
     blocks.addAll(reservation.blocks());
     segments = blocks.stream().map(KvBlock::segment).toArray(MemorySegment[]::new);
   }
@@ -130,6 +150,7 @@ final class JavaSequence implements Sequence {
   @Override
   public void close() {
     List<KvReservation> toFree;
+    int[] written;
     synchronized (this) {
       if (closed) {
         return;
@@ -140,10 +161,9 @@ final class JavaSequence implements Sequence {
       }
       closed = true;
       toFree = List.copyOf(reservations);
+      written = Arrays.copyOf(tokens, cached);
     }
-    for (KvReservation r : toFree) {
-      r.close();
-    }
+    pool.retire(shared, toFree, written);
   }
 
   @Override
