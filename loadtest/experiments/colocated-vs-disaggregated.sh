@@ -38,36 +38,13 @@ SLO_TTFT_MS="${SLO_TTFT_MS:-2000}"
 SLO_TPOT_MS="${SLO_TPOT_MS:-200}"
 SEED="${SEED:-1}"
 
-CLUSTER_PID=""
-stop_cluster() {
-  if [[ -n "$CLUSTER_PID" ]] && kill -0 "$CLUSTER_PID" 2>/dev/null; then
-    kill "$CLUSTER_PID"
-    wait "$CLUSTER_PID" 2>/dev/null || true
-  fi
-  CLUSTER_PID=""
-}
-trap stop_cluster EXIT
-
-wait_for_router() {
-  local host="${ROUTER_TARGET%:*}" port="${ROUTER_TARGET##*:}" i
-  for ((i = 0; i < 180; i++)); do
-    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
-    kill -0 "$CLUSTER_PID" 2>/dev/null || { echo "cluster exited; see $OUT/$1-cluster.log" >&2; exit 1; }
-    sleep 1
-  done
-  echo "router did not listen on $ROUTER_TARGET within 180 s" >&2
-  exit 1
-}
+# shellcheck source=cluster.sh
+source "$ROOT/loadtest/experiments/cluster.sh"
 
 run_config() { # name prefill-workers decode-workers force-mode
   local name="$1" prefill="$2" decode="$3" mode="$4"
   echo "== $name: $prefill prefill + $decode decode workers, force-mode $mode"
-  # shellcheck disable=SC2086
-  "$ROOT/disagg" local --prefill-workers "$prefill" --decode-workers "$decode" --model "$MODEL" \
-    --grpc-port "${ROUTER_TARGET##*:}" ${LOCAL_ARGS:-} \
-    >"$OUT/$name-cluster.log" 2>&1 &
-  CLUSTER_PID=$!
-  wait_for_router "$name"
+  start_cluster "$name" --prefill-workers "$prefill" --decode-workers "$decode"
   "$ROOT/disagg" loadtest --target "$ROUTER_TARGET" --protocol grpc --force-mode "$mode" \
     --sweep "$SWEEP" --profile "$PROFILE" --length-scale "$LENGTH_SCALE" \
     --warmup "$WARMUP" --duration "$DURATION" --max-requests "$MAX_REQUESTS" \

@@ -68,7 +68,7 @@ public final class DecodeWorkerServer extends AbstractWorkerServer<DecodeWorkerS
     this.sweeper = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("decode-reservation-sweeper").daemon().factory());
     serve(new DecodeService(backend, engine, reservations, clock, settings.random(), b.maxPendingTokens,
-        this::isDraining, this::health, metrics));
+        this::isDraining, this::health, this::kvAddress, metrics));
   }
 
   public static Builder builder(Backend backend) {
@@ -111,9 +111,18 @@ public final class DecodeWorkerServer extends AbstractWorkerServer<DecodeWorkerS
     return reservations.reservedBlocks();
   }
 
-  /** What the Health RPC reports. */
+  /** What the Health RPC reports to a caller that knows nothing yet (the prefix-cache hashes included). */
   public WorkerHealth health() {
-    return WorkerHealths.builder(workerId(), WorkerHealth.Role.ROLE_DECODE, isReady(), backend(), tokenRate)
+    return health(0);
+  }
+
+  /**
+   * What the Health RPC reports to a caller that already holds {@code knownPrefixCacheVersion} of the prefix-cache
+   * digest: the hashes are left out while that is still the current version.
+   */
+  public WorkerHealth health(long knownPrefixCacheVersion) {
+    return WorkerHealths.builder(workerId(), WorkerHealth.Role.ROLE_DECODE, isReady(), backend(), tokenRate,
+            knownPrefixCacheVersion)
         .setQueueDepth(engine.queueDepth())
         .setTokensInFlight(engine.runningSequences())
         .setRunningSequences(engine.runningSequences())

@@ -35,7 +35,7 @@ class DecodeWorkerMainTest {
     assertThat(code).isZero();
     assertThat(out.text()).contains("--model", "--host", "--grpc-port", "--kv-port", "--kv-unix-socket",
         "--worker-id", "--threads", "--kv-blocks", "--block-tokens", "--max-batch-tokens", "--max-batch-size",
-        "--queue-capacity", "--kv-secret", "--metrics-port", "--config");
+        "--queue-capacity", "--kv-secret", "--metrics-port", "--config", "--backend-option");
   }
 
   @Test
@@ -124,5 +124,50 @@ class DecodeWorkerMainTest {
     assertThat(scraped.value("disagg_worker_tokens_total", Map.of("phase", "decode")))
         .isGreaterThanOrEqualTo(result.tokenIds().size() - 1).isPositive();
     assertThat(scraped.value("disagg_worker_requests_total", Map.of("outcome", "ok"))).isEqualTo(1);
+  }
+
+  @Test
+  void run_backendOptionFromConfigFile_reachesTheBackend(@TempDir Path dir) throws Exception {
+    Path model = RealModel.path();
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(model), "stories260K model absent: skipping");
+    Path config = dir.resolve("decode.properties");
+    Files.writeString(config, "backend-option=java.prefix-cache=false\n");
+    LineCapture out = new LineCapture("ready:");
+    CountDownLatch stop = new CountDownLatch(1);
+
+    CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> DecodeWorkerMain.run(
+        Map.of("DISAGG_KV_SECRET", SimulatedBackend.KV_SECRET), out.printWriter(), new LineCapture("x").printWriter(),
+        stop, "--model", model.toString(), "--config", config.toString(), "--kv-blocks", "32"),
+        java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+    String ready = out.line.get(60, TimeUnit.SECONDS);
+
+    Matcher m = Pattern.compile("disagg decode-worker ready: grpc=127\\.0\\.0\\.1:(\\d+) .*").matcher(ready);
+    assertThat(m.matches()).as(ready).isTrue();
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", Integer.parseInt(m.group(1)))
+        .usePlaintext().build();
+    try {
+      WorkerHealth h = DecodeWorkerGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .health(HealthRequest.getDefaultInstance());
+      // version 0: the worker keeps no prefix cache (on by default, it would be 1 or more)
+      assertThat(h.getPrefixCache().getVersion()).isZero();
+    } finally {
+      channel.shutdownNow();
+    }
+    stop.countDown();
+    assertThat(exit.get(30, TimeUnit.SECONDS)).isZero();
+  }
+
+  @Test
+  void backendOptionTheBackendRefuses_isUsageErrorSayingWhy() {
+    Path model = RealModel.path();
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(model), "stories260K model absent: skipping");
+    LineCapture err = new LineCapture("java.prefix-cache");
+
+    int code = DecodeWorkerMain.run(Map.of("DISAGG_KV_SECRET", SimulatedBackend.KV_SECRET),
+        new LineCapture("x").printWriter(), err.printWriter(), null, "--model", model.toString(),
+        "--backend-option", "java.prefix-cache=maybe");
+
+    assertThat(code).isEqualTo(2);
+    assertThat(err.text()).contains("java.prefix-cache: maybe (expected: true or false)");
   }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.disagg.loadtest.internal.HtmlReport;
 import io.disagg.loadtest.internal.LoadRunner;
 import io.disagg.loadtest.internal.Orchestrator;
+import io.disagg.loadtest.internal.SharedPrefix;
 import io.disagg.proto.v1.ServeMode;
 import java.io.PrintStream;
 import java.net.InetAddress;
@@ -33,7 +34,8 @@ import picocli.CommandLine.Option;
             "  disagg loadtest --target localhost:50051 --rate 4 --duration 30s --slo-ttft-ms 500 --slo-tpot-ms 50",
             "  disagg loadtest --target http://localhost:8080 --protocol openai --sweep 1,2,4,8 --profile rag \\",
             "      --slo-ttft-ms 1000 --slo-tpot-ms 100 --out-json r.json --out-html r.html",
-            "  disagg loadtest --target localhost:50051 --mode closed --users 1,4,16 --profile reasoning"})
+            "  disagg loadtest --target localhost:50051 --mode closed --users 1,4,16 --profile reasoning",
+            "  disagg loadtest --target localhost:50051 --rate 2 --shared-prefix-tokens 256 --prompt-format token-ids"})
 public final class LoadTestMain implements Callable<Integer> {
 
     @Option(names = "--target", required = true, paramLabel = "URL|HOST:PORT",
@@ -85,7 +87,8 @@ public final class LoadTestMain implements Callable<Integer> {
             description = "Multiplies profile token lengths, to fit small models (default: ${DEFAULT-VALUE}).")
     double lengthScale;
 
-    @Option(names = "--max-input-tokens", defaultValue = "1000000", description = "Cap on prompt lengths.")
+    @Option(names = "--max-input-tokens", defaultValue = "1000000",
+            description = "Cap on prompt lengths (not counting a shared prefix).")
     int maxInputTokens;
 
     @Option(names = "--max-output-tokens", defaultValue = "1000000", description = "Cap on output lengths.")
@@ -94,6 +97,17 @@ public final class LoadTestMain implements Callable<Integer> {
     @Option(names = "--prompt-format", defaultValue = "text",
             description = "text (repeated one-token words) or token-ids (exact length) (default: ${DEFAULT-VALUE}).")
     String promptFormat;
+
+    @Option(names = "--shared-prefix-tokens", defaultValue = "0", paramLabel = "N",
+            description = "Start every prompt with the same N-token system prompt, drawn from --seed, to exercise "
+                    + "prefix caching; profile lengths and --max-input-tokens count the part after it "
+                    + "(default: ${DEFAULT-VALUE}: none).")
+    int sharedPrefixTokens;
+
+    @Option(names = "--prefix-groups", defaultValue = "1", paramLabel = "K",
+            description = "With --shared-prefix-tokens: K distinct system prompts, one picked at random per request "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int prefixGroups;
 
     @Option(names = "--vocab-size", defaultValue = "32000",
             description = "OpenAI with token-ids: vocabulary size (gRPC asks the router) (default: ${DEFAULT-VALUE}).")
@@ -259,6 +273,7 @@ public final class LoadTestMain implements Callable<Integer> {
         }
         checkPositive("slo-ttft-ms", sloTtftMs);
         checkPositive("slo-tpot-ms", sloTpotMs);
+        var sharedPrefix = new SharedPrefix(sharedPrefixTokens, prefixGroups, seed);
         String resolvedTarget = normalizeTarget(proto, target);
         String key = apiKey != null ? apiKey : System.getenv("DISAGG_API_KEY");
         var bounds = new LoadRunner.Bounds(warmup, duration, maxRequests, drainTimeout);
@@ -266,12 +281,13 @@ public final class LoadTestMain implements Callable<Integer> {
                 "force-mode", forceMode, "mode", loop, "rates", rates, "users", users, "distribution", dist,
                 "burstiness", burstiness, "profile", profile, "length-scale", lengthScale,
                 "max-input-tokens", maxInputTokens, "max-output-tokens", maxOutputTokens,
-                "prompt-format", promptFormat, "warmup", warmup, "duration", duration, "max-requests", maxRequests,
+                "prompt-format", promptFormat, "shared-prefix-tokens", sharedPrefixTokens,
+                "prefix-groups", prefixGroups, "warmup", warmup, "duration", duration, "max-requests", maxRequests,
                 "slo-ttft-ms", sloTtftMs == null ? "-" : sloTtftMs, "slo-tpot-ms", sloTpotMs == null ? "-" : sloTpotMs,
                 "attainment-target", attainmentTarget, "seed", seed);
         return new Orchestrator.Plan(proto, resolvedTarget, model, key, serve, loop, rates, users, dist, burstiness,
-                profile, lengthScale, maxInputTokens, maxOutputTokens, format, vocabSize, bounds, requestTimeout,
-                sloTtftMs == null ? Double.POSITIVE_INFINITY : sloTtftMs,
+                profile, lengthScale, maxInputTokens, maxOutputTokens, format, vocabSize, sharedPrefix, bounds,
+                requestTimeout, sloTtftMs == null ? Double.POSITIVE_INFINITY : sloTtftMs,
                 sloTpotMs == null ? Double.POSITIVE_INFINITY : sloTpotMs, attainmentTarget, refineSteps, seed,
                 settings);
     }

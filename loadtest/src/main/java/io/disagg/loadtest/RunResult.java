@@ -17,6 +17,9 @@ import java.util.Map;
  * @param outputTokenThroughput generated tokens (from usage) per second
  * @param meanInputTokens mean prompt tokens per completed request
  * @param meanOutputTokens mean generated tokens per completed request
+ * @param meanCachedPromptTokens mean prompt tokens per completed request that the server served from a prefix cache
+ * @param prefixCacheHitRatio cached prompt tokens over prompt tokens, summed over completed requests (so long prompts
+ *     weigh more, as they do in prefill time); {@code NaN} when no completed request reported prompt tokens
  * @param ttft time to first token
  * @param tpot time per output token after the first: {@code (e2e - ttft) / (outputTokens - 1)}
  * @param itl inter-token latency: gaps between consecutive token-carrying chunks
@@ -27,6 +30,7 @@ import java.util.Map;
 public record RunResult(String label, double offeredRate, int users, double durationSeconds, int requests,
                         int succeeded, Map<String, Integer> errors, double requestThroughput,
                         double inputTokenThroughput, double outputTokenThroughput, double meanInputTokens,
-                        double meanOutputTokens, LatencySummary ttft, LatencySummary tpot, LatencySummary itl,
+                        double meanOutputTokens, double meanCachedPromptTokens, double prefixCacheHitRatio,
+                        LatencySummary ttft, LatencySummary tpot, LatencySummary itl,
                         LatencySummary e2e, SloAttainment slo, Map<String, double[]> cdfs) {
 }

@@ -128,6 +128,56 @@ class LoadTestMainTest {
         }
     }
 
+    /**
+     * One user sends 8 prompts of a 64-token shared prefix and a 16-token part of their own (chat lengths capped at
+     * 16). The simulated cache holds 16-token blocks: the first request finds nothing, the other 7 find the 4
+     * prefix blocks, so the hit ratio is 7 * 64 / (8 * 80) = 0.7.
+     */
+    @Test
+    void grpcSharedPrefixTokenIds_reportsPrefixCacheHitRatio() throws Exception {
+        try (var router = new SimulatedCachingRouter()) {
+            Path json = dir.resolve("prefix.json");
+
+            int rc = LoadTestMain.run("--target", router.target(), "--mode", "closed", "--users", "1",
+                    "--prompt-format", "token-ids", "--shared-prefix-tokens", "64", "--max-input-tokens", "16",
+                    "--max-output-tokens", "2", "--max-requests", "8", "--duration", "10s", "--seed", "5",
+                    "--out-json", json.toString());
+
+            assertThat(rc).isZero();
+            var prompts = router.requests().stream().map(r -> r.getTokenIds().getIdsList()).toList();
+            assertThat(prompts).hasSize(8).allSatisfy(ids -> {
+                assertThat(ids).hasSize(80);
+                assertThat(ids.subList(0, 64)).isEqualTo(prompts.getFirst().subList(0, 64));
+            });
+            JsonNode run = new ObjectMapper().readTree(json.toFile()).path("runs").get(0);
+            assertThat(run.path("prefixCacheHitRatio").asDouble()).isEqualTo(0.7);
+            assertThat(run.path("meanCachedPromptTokens").asDouble()).isEqualTo(56);
+        }
+    }
+
+    @Test
+    void openAiSharedPrefixText_reportsPrefixCacheHitRatioInJsonAndHtml() throws Exception {
+        try (var server = new SimulatedOpenAiServer()) {
+            Path json = dir.resolve("prefix.json");
+            Path html = dir.resolve("prefix.html");
+
+            int rc = LoadTestMain.run("--target", server.baseUrl(), "--protocol", "openai", "--mode", "closed",
+                    "--users", "1", "--shared-prefix-tokens", "64", "--max-input-tokens", "16",
+                    "--max-output-tokens", "2", "--max-requests", "8", "--duration", "10s", "--out-json",
+                    json.toString(), "--out-html", html.toString());
+
+            assertThat(rc).isZero();
+            JsonNode report = new ObjectMapper().readTree(json.toFile());
+            JsonNode run = report.path("runs").get(0);
+            // BOS + 62 words + newline, then 16 words: 80 tokens as the simulated server counts them
+            assertThat(run.path("meanInputTokens").asDouble()).isEqualTo(80);
+            assertThat(run.path("prefixCacheHitRatio").asDouble()).isEqualTo(0.7);
+            assertThat(report.path("settings").path("shared-prefix-tokens").asText()).isEqualTo("64");
+            parseXml(html);
+            assertThat(Files.readString(html)).contains("<th>prefix cache hit</th>", "<td>70.0%</td>");
+        }
+    }
+
     @Test
     void invalidOptions_exitWithUsageErrorAndMessage() {
         var err = new ByteArrayOutputStream();
@@ -139,11 +189,14 @@ class LoadTestMainTest {
             assertThat(LoadTestMain.run("--target", "localhost:1", "--rate", "1", "--profile", "x",
                     "--protocol", "smtp")).isEqualTo(2);
             assertThat(LoadTestMain.run("--target", "192.0.2.1:50051", "--rate", "1")).isEqualTo(2);
+            assertThat(LoadTestMain.run("--target", "localhost:1", "--rate", "1", "--prefix-groups", "3"))
+                    .isEqualTo(2);
         } finally {
             System.setErr(old);
         }
         assertThat(err.toString()).contains("rate: -2.0 (expected: > 0)", "rate: not set",
-                "protocol: smtp (expected: grpc or openai)", "expected: a loopback address");
+                "protocol: smtp (expected: grpc or openai)", "expected: a loopback address",
+                "prefix-groups: 3 (expected: >= 1, and 1 without a shared prefix)");
     }
 
     @Test

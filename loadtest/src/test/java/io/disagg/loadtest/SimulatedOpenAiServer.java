@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -17,9 +18,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A <b>simulated</b> OpenAI-compatible completions server for load-generator tests: {@code POST /v1/completions}
- * with {@code stream: true} answers {@code max_tokens} SSE chunks {@code "t<i> "}, then a usage chunk
- * ({@code prompt_tokens} = words in the prompt or ids given) and {@code [DONE]}. Every {@code failEvery}-th request
- * gets HTTP 503 instead. No model, no delays; loopback only.
+ * with {@code stream: true} answers {@code max_tokens} SSE chunks {@code "t<i> "}, then a usage chunk and
+ * {@code [DONE]}. Usage counts prompt tokens as {@link SimulatedPrefixCache#tokens} does and reports the part a
+ * {@link SimulatedPrefixCache} already held as {@code prompt_tokens_details.cached_tokens}. Every
+ * {@code failEvery}-th request gets HTTP 503 instead. No model, no delays; loopback only.
  */
 final class SimulatedOpenAiServer implements AutoCloseable {
 
@@ -29,6 +31,7 @@ final class SimulatedOpenAiServer implements AutoCloseable {
     private final ExecutorService executor = Executors.newFixedThreadPool(4);
     private final AtomicInteger requests = new AtomicInteger();
     private final Queue<String> authorizations = new ConcurrentLinkedQueue<>();
+    private final SimulatedPrefixCache prefixCache = new SimulatedPrefixCache();
     private volatile int failEvery;
 
     SimulatedOpenAiServer() throws IOException {
@@ -82,7 +85,12 @@ final class SimulatedOpenAiServer implements AutoCloseable {
             }
             int maxTokens = body.path("max_tokens").asInt(16);
             var prompt = body.path("prompt");
-            int promptTokens = prompt.isArray() ? prompt.size() : prompt.asText().split(" ").length + 1;
+            var ids = new ArrayList<Integer>();
+            prompt.forEach(id -> ids.add(id.asInt()));
+            List<String> tokens = prompt.isArray() ? SimulatedPrefixCache.tokens(ids)
+                    : SimulatedPrefixCache.tokens(prompt.asText());
+            int promptTokens = tokens.size();
+            int cachedTokens = prefixCache.cachedThenRemember(tokens);
             exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
             exchange.sendResponseHeaders(200, 0);
             OutputStream out = exchange.getResponseBody();
@@ -92,7 +100,8 @@ final class SimulatedOpenAiServer implements AutoCloseable {
             }
             event(out, "{\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"choices\":[],\"usage\":{\"prompt_tokens\":"
                     + promptTokens + ",\"completion_tokens\":" + maxTokens + ",\"total_tokens\":"
-                    + (promptTokens + maxTokens) + "}}");
+                    + (promptTokens + maxTokens) + ",\"prompt_tokens_details\":{\"cached_tokens\":" + cachedTokens
+                    + "}}}");
             event(out, "[DONE]");
         }
     }

@@ -74,9 +74,18 @@ public final class PrefillWorkerServer extends AbstractWorkerServer<PrefillWorke
     return engine.transfersInFlight();
   }
 
-  /** What the Health RPC reports. */
+  /** What the Health RPC reports to a caller that knows nothing yet (the prefix-cache hashes included). */
   public WorkerHealth health() {
-    return WorkerHealths.builder(workerId(), WorkerHealth.Role.ROLE_PREFILL, isReady(), backend(), tokenRate)
+    return health(0);
+  }
+
+  /**
+   * What the Health RPC reports to a caller that already holds {@code knownPrefixCacheVersion} of the prefix-cache
+   * digest: the hashes are left out while that is still the current version.
+   */
+  public WorkerHealth health(long knownPrefixCacheVersion) {
+    return WorkerHealths.builder(workerId(), WorkerHealth.Role.ROLE_PREFILL, isReady(), backend(), tokenRate,
+            knownPrefixCacheVersion)
         .setQueueDepth(engine.queueDepth())
         .setTokensInFlight(engine.tokensInFlight())
         .setRunningSequences(engine.transfersInFlight())

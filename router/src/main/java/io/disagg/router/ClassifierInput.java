@@ -12,8 +12,8 @@ import java.util.Objects;
  * @param prefillWorkers prefill workers in rotation that share a model fingerprint with at least one decode candidate
  * @param decodeWorkers decode workers in rotation, in the selector's order of preference: the first is the one the
  *     router will try first
- * @param cachedPrefixTokens per decode worker id, leading prompt tokens it already holds (from the
- *     {@link PrefixCacheIndex}); absent means 0
+ * @param cachedPrefixTokens per worker id (prefill and decode), leading prompt tokens it already holds in its prefix
+ *     cache (from the {@link PrefixCacheIndex}); absent means 0
  * @param stats measured worker speeds and KV path bandwidths, with priors where nothing was measured
  */
 public record ClassifierInput(
@@ -37,9 +37,9 @@ public record ClassifierInput(
     this(request, prefillWorkers, decodeWorkers, Map.of(), CostModelClassifier.defaultPriors());
   }
 
-  /** Prompt tokens {@code decodeWorker} already holds, clamped to the prompt length. */
-  public int cachedPrefixTokens(WorkerSnapshot decodeWorker) {
-    int cached = cachedPrefixTokens.getOrDefault(decodeWorker.id(), 0);
+  /** Prompt tokens {@code worker} already holds, clamped to the prompt length. */
+  public int cachedPrefixTokens(WorkerSnapshot worker) {
+    int cached = cachedPrefixTokens.getOrDefault(worker.id(), 0);
     return Math.clamp(cached, 0, request.promptTokens());
   }
 }

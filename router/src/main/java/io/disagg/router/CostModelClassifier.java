@@ -15,7 +15,7 @@ import java.util.Objects;
  *             + u × D.prefillCost                       (the prefill itself)
  *             + stallWeight × D.running × u × D.prefillCost   (every running sequence waits for that prefill)
  *   disagg    = P.tokensAhead × P.prefillCost           (P's queue)
- *             + prompt × P.prefillCost
+ *             + (prompt − tokens P caches) × P.prefillCost
  *             + prompt × bytesPerToken(P,D) ÷ bandwidth(P,D)
  *             + overhead                                (ReserveKv round trip, the extra RPC, KV import)
  *   disaggregate iff disagg × (1 + margin) &lt; colocated
@@ -98,8 +98,10 @@ public final class CostModelClassifier implements ServeModeClassifier {
     double prefillQueue = prefill.estimatedPromptTokens() * prefillCost;
     double bandwidth = stats.kvBandwidthBytesPerSecond(prefill, decode);
     double transfer = prompt * stats.kvBytesPerToken(prefill, decode) / bandwidth;
-    return new Estimate(queuedOnDecode + localPrefill, stall, prefillQueue, prompt * prefillCost + overheadSeconds,
-        transfer);
+    // P prefills only what its own prefix cache lacks, but the whole prompt's KV crosses the wire.
+    int uncachedOnPrefill = prompt - input.cachedPrefixTokens(prefill);
+    return new Estimate(queuedOnDecode + localPrefill, stall, prefillQueue,
+        uncachedOnPrefill * prefillCost + overheadSeconds, transfer);
   }
 
   @Override

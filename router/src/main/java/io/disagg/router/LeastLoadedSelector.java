@@ -3,6 +3,7 @@ package io.disagg.router;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Prefers the least loaded worker by its last health report corrected by the requests the router started and finished
@@ -14,7 +15,8 @@ import java.util.List;
  *       estimated sequences, then most free KV blocks.</li>
  *   <li>Prefill workers: fewest estimated prompt tokens in flight, then shortest queue.</li>
  * </ul>
- * Ties keep registration order, which keeps routing deterministic for tests.
+ * Ties keep registration order, which keeps routing deterministic for tests. Ignores prefix caches; see
+ * {@link PrefixAwareSelector}, which breaks its own ties with this order.
  */
 public final class LeastLoadedSelector implements WorkerSelector {
   private static final LeastLoadedSelector INSTANCE = new LeastLoadedSelector();
@@ -26,7 +28,8 @@ public final class LeastLoadedSelector implements WorkerSelector {
   }
 
   @Override
-  public List<WorkerSnapshot> rank(WorkerRole role, List<WorkerSnapshot> candidates, RequestFacts request) {
+  public List<WorkerSnapshot> rank(WorkerRole role, List<WorkerSnapshot> candidates, RequestFacts request,
+      Map<String, Integer> cachedPrefixTokens) {
     List<WorkerSnapshot> ranked = new ArrayList<>(candidates);
     if (role == WorkerRole.DECODE) {
       long needed = (long) request.promptTokens() + request.maxTokens();

@@ -134,6 +134,16 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
       description = "Fixed cost of the disaggregated path beyond prefill and transfer (default: 2ms).")
   String disaggregationOverhead;
 
+  @Option(names = "--prefix-weight", paramLabel = "W",
+      description = "Price of one new prefill token against one token of live decode KV when choosing workers; 0"
+          + " ignores prefix caches (default: 1).")
+  String prefixWeight;
+
+  @Option(names = "--prefix-index-max-blocks", paramLabel = "N",
+      description = "Bound on the KV block hashes the router's prefix index keeps, over all workers"
+          + " (default: 1048576).")
+  String prefixIndexMaxBlocks;
+
   @Option(names = "--breaker-window", paramLabel = "CALLS",
       description = "Calls in each worker's circuit breaker window (default: 20).")
   Integer breakerWindow;
@@ -242,6 +252,8 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
     put(flags, "prefill-tokens-per-second-prior", prefillTokensPerSecondPrior);
     put(flags, "hysteresis", hysteresis);
     put(flags, "batch-stall-weight", batchStallWeight);
+    put(flags, "prefix-weight", prefixWeight);
+    put(flags, "prefix-index-max-blocks", prefixIndexMaxBlocks);
     put(flags, "disaggregation-overhead", disaggregationOverhead);
     put(flags, "breaker-window", breakerWindow);
     put(flags, "breaker-minimum-calls", breakerMinimumCalls);
@@ -330,6 +342,8 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
     RouterService.Builder builder = RouterService.builder()
         .model(model)
         .classifier(classifier)
+        .selector(PrefixAwareSelector.withPrefixWeight(policy.prefixWeight()))
+        .prefixIndexMaxBlocks(policy.prefixIndexMaxBlocks())
         .kvBandwidthPrior(policy.kvBandwidthPrior())
         .prefillTokensPerSecondPrior(policy.prefillTokensPerSecondPrior())
         .circuitBreaker(r.breakerWindow(), r.breakerMinimumCalls(), r.breakerFailureRate(), r.breakerOpenDuration())

@@ -9,6 +9,7 @@ import io.disagg.router.internal.CostTracker;
 import io.disagg.router.internal.GenerationCall;
 import io.disagg.router.internal.HealthPoller;
 import io.disagg.router.internal.PromptTokens;
+import io.disagg.router.internal.PrefixIndex;
 import io.disagg.router.internal.RequestValidator;
 import io.disagg.router.internal.Resilience;
 import io.disagg.router.internal.ResponseAggregator;
@@ -97,11 +98,12 @@ public final class RouterService implements AutoCloseable {
       return t;
     });
     CostTracker costs = new CostTracker(CostTracker.DEFAULT_ALPHA, b.kvBandwidthPrior, b.prefillTokensPerSecondPrior);
+    PrefixIndex prefixIndex = new PrefixIndex(b.prefixIndexMaxBlocks);
     this.ctx = new RouterContext(b.model, registry, classifier, b.selector, b.ticker, b.maxAttempts,
-        Duration.ofSeconds(5), new RouterMetrics(b.meterRegistry, registry, resilience, costs), costs,
-        b.prefixCacheIndex, resilience, scheduler);
+        Duration.ofSeconds(5), new RouterMetrics(b.meterRegistry, registry, resilience, costs, prefixIndex), costs,
+        b.prefixCacheIndex != null ? b.prefixCacheIndex : prefixIndex, resilience, scheduler);
     this.validator = new RequestValidator(b.model, b.defaultMaxTokens, b.requestIds, b.seeds);
-    this.poller = new HealthPoller(registry, b.model.modelSha256(), b.healthTimeout);
+    this.poller = new HealthPoller(registry, b.model.modelSha256(), b.healthTimeout, prefixIndex);
     this.requestTimeout = b.requestTimeout;
     this.healthInterval = b.healthInterval;
   }
@@ -330,7 +332,7 @@ public final class RouterService implements AutoCloseable {
     private ServeModeClassifier classifier;
     /** 0 until set: setting a threshold selects the threshold rule. */
     private int threshold;
-    private WorkerSelector selector = LeastLoadedSelector.instance();
+    private WorkerSelector selector = PrefixAwareSelector.withDefaults();
     private Ticker ticker = Ticker.system();
     private int defaultMaxTokens = DEFAULT_MAX_TOKENS;
     private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
@@ -340,7 +342,9 @@ public final class RouterService implements AutoCloseable {
     private Supplier<String> requestIds = () -> UUID.randomUUID().toString();
     private java.util.function.LongSupplier seeds = () -> java.util.concurrent.ThreadLocalRandom.current().nextLong();
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
-    private PrefixCacheIndex prefixCacheIndex = PrefixCacheIndex.none();
+    /** Null: the index the health polls feed. */
+    private PrefixCacheIndex prefixCacheIndex;
+    private long prefixIndexMaxBlocks = PrefixIndex.DEFAULT_MAX_BLOCKS;
     private double kvBandwidthPrior = CostModelClassifier.DEFAULT_KV_BANDWIDTH_PRIOR;
     private double prefillTokensPerSecondPrior = CostModelClassifier.DEFAULT_PREFILL_TOKENS_PER_SECOND_PRIOR;
     private int breakerWindow = DEFAULT_BREAKER_WINDOW;
@@ -463,9 +467,21 @@ public final class RouterService implements AutoCloseable {
       return this;
     }
 
-    /** What each decode worker already caches of a prompt (default {@link PrefixCacheIndex#none()}). */
+    /**
+     * What each worker already caches of a prompt. By default, an index fed by the prefix-cache digests in the
+     * workers' Health answers; {@link PrefixCacheIndex#none()} turns prefix-aware routing off.
+     */
     public Builder prefixCacheIndex(PrefixCacheIndex prefixCacheIndex) {
       this.prefixCacheIndex = Objects.requireNonNull(prefixCacheIndex, "prefixCacheIndex");
+      return this;
+    }
+
+    /** Bound on the block hashes the default prefix index keeps, over all workers (default 1,048,576). */
+    public Builder prefixIndexMaxBlocks(long maxBlocks) {
+      if (maxBlocks < 1) {
+        throw new IllegalArgumentException("prefixIndexMaxBlocks: " + maxBlocks + " (expected: >= 1)");
+      }
+      this.prefixIndexMaxBlocks = maxBlocks;
       return this;
     }
 

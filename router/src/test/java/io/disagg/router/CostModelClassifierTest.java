@@ -166,6 +166,31 @@ class CostModelClassifierTest {
   }
 
   @Test
+  void estimate_prefixCachedOnPrefillWorker_prefillsOnlyTheRestButMovesWholePrompt() {
+    CostModelClassifier.Estimate cold = POLICY.estimate(input(1000, PREFILL, decodeRunning(0), Map.of(), SLOW_PATH),
+        PREFILL, decodeRunning(0));
+    CostModelClassifier.Estimate warm = POLICY.estimate(
+        input(1000, PREFILL, decodeRunning(0), Map.of("p0", 600), SLOW_PATH), PREFILL, decodeRunning(0));
+
+    assertThat(cold.disaggregatedPrefill()).isCloseTo(1.002, org.assertj.core.data.Offset.offset(1e-9));
+    assertThat(warm.disaggregatedPrefill()).isCloseTo(0.402, org.assertj.core.data.Offset.offset(1e-9));
+    assertThat(warm.transfer()).isEqualTo(cold.transfer());
+  }
+
+  @Test
+  void classify_prefixCachedOnPrefillWorkerOnly_tipsTowardDisaggregation() {
+    // Hysteresis 1: disaggregate only if predicted twice as fast. Colocated: 1000 tokens → 1s + stall 0.1 × 4 × 1s
+    // = 1.4s. Cold prefill worker: 1s + 2ms + 1ms transfer = 1.003s, × 2 > 1.4s. Warm (800 cached): 0.203s, × 2 < 1.4s.
+    CostModelClassifier strict = CostModelClassifier.builder().hysteresis(1.0).build();
+    WorkerSnapshot decode = decodeRunning(4);
+
+    assertThat(strict.classify(input(1000, PREFILL, decode, Map.of(), FAST_PATH)).mode())
+        .isEqualTo(ServeMode.SERVE_MODE_COLOCATED);
+    assertThat(strict.classify(input(1000, PREFILL, decode, Map.of("p0", 800), FAST_PATH)).mode())
+        .isEqualTo(ServeMode.SERVE_MODE_DISAGGREGATED);
+  }
+
+  @Test
   void builder_negativeHysteresis_fails() {
     assertThatThrownBy(() -> CostModelClassifier.builder().hysteresis(-0.1))
         .isInstanceOf(IllegalArgumentException.class)

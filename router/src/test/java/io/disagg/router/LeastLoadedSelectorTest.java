@@ -3,6 +3,7 @@ package io.disagg.router;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class LeastLoadedSelectorTest {
@@ -18,7 +19,7 @@ class LeastLoadedSelectorTest {
     List<WorkerSnapshot> ranked = selector.rank(WorkerRole.DECODE, List.of(
         Snapshots.of("busy", WorkerRole.DECODE, 8, 0, 0, 100, 100, 0),
         Snapshots.of("queued", WorkerRole.DECODE, 1, 5, 0, 100, 100, 0),
-        Snapshots.of("light", WorkerRole.DECODE, 2, 0, 0, 100, 100, 0)), REQUEST);
+        Snapshots.of("light", WorkerRole.DECODE, 2, 0, 0, 100, 100, 0)), REQUEST, Map.of());
 
     assertThat(ids(ranked)).containsExactly("light", "queued", "busy");
   }
@@ -27,7 +28,7 @@ class LeastLoadedSelectorTest {
   void rank_decodeRouterTrackedRequestsSincePoll_countAsLoad() {
     List<WorkerSnapshot> ranked = selector.rank(WorkerRole.DECODE, List.of(
         Snapshots.of("reportedIdleButSentThree", WorkerRole.DECODE, 0, 0, 0, 100, 100, 3),
-        Snapshots.of("reportedTwo", WorkerRole.DECODE, 2, 0, 0, 100, 100, 0)), REQUEST);
+        Snapshots.of("reportedTwo", WorkerRole.DECODE, 2, 0, 0, 100, 100, 0)), REQUEST, Map.of());
 
     assertThat(ids(ranked)).containsExactly("reportedTwo", "reportedIdleButSentThree");
   }
@@ -37,7 +38,7 @@ class LeastLoadedSelectorTest {
     // 64 tokens needed = 4 blocks of 16; "full" has 3 free.
     List<WorkerSnapshot> ranked = selector.rank(WorkerRole.DECODE, List.of(
         Snapshots.of("full", WorkerRole.DECODE, 0, 0, 0, 3, 100, 0),
-        Snapshots.of("roomy", WorkerRole.DECODE, 6, 0, 0, 50, 100, 0)), REQUEST);
+        Snapshots.of("roomy", WorkerRole.DECODE, 6, 0, 0, 50, 100, 0)), REQUEST, Map.of());
 
     assertThat(ids(ranked)).containsExactly("roomy", "full");
   }
@@ -46,7 +47,7 @@ class LeastLoadedSelectorTest {
   void rank_prefillByTokensInFlight_fewestFirst() {
     List<WorkerSnapshot> ranked = selector.rank(WorkerRole.PREFILL, List.of(
         Snapshots.of("long", WorkerRole.PREFILL, 0, 1, 4000, 0, 0, 0),
-        Snapshots.of("short", WorkerRole.PREFILL, 0, 3, 100, 0, 0, 0)), REQUEST);
+        Snapshots.of("short", WorkerRole.PREFILL, 0, 3, 100, 0, 0, 0)), REQUEST, Map.of());
 
     assertThat(ids(ranked)).containsExactly("short", "long");
   }
@@ -54,7 +55,7 @@ class LeastLoadedSelectorTest {
   @Test
   void rank_equalLoad_keepsRegistrationOrder() {
     List<WorkerSnapshot> ranked = selector.rank(WorkerRole.DECODE, List.of(
-        Snapshots.idle("a", WorkerRole.DECODE), Snapshots.idle("b", WorkerRole.DECODE)), REQUEST);
+        Snapshots.idle("a", WorkerRole.DECODE), Snapshots.idle("b", WorkerRole.DECODE)), REQUEST, Map.of());
 
     assertThat(ids(ranked)).containsExactly("a", "b");
   }

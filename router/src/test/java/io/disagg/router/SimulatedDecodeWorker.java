@@ -50,6 +50,10 @@ final class SimulatedDecodeWorker implements AutoCloseable {
   volatile int runningSequences;
   volatile int queueDepth;
   volatile int freeKvBlocks = 1000;
+  /** Colocated answers report this many prompt tokens as taken from the prefix cache. */
+  volatile int cachedPromptTokens;
+  /** The prefix cache this worker reports: its digest's block hashes, and the version naming them. */
+  final SimulatedPrefixCache prefixCache = new SimulatedPrefixCache();
   volatile int totalKvBlocks = 1000;
 
   final Queue<ReserveKvRequest> reserveRequests = new ConcurrentLinkedQueue<>();
@@ -182,6 +186,7 @@ final class SimulatedDecodeWorker implements AutoCloseable {
           .setTotalKvBlocks(totalKvBlocks)
           .setBlockTokens(16)
           .setKvAddress(kvAddress())
+          .setPrefixCache(prefixCache.digest(request))
           .build());
       out.onCompleted();
     }
@@ -244,7 +249,7 @@ final class SimulatedDecodeWorker implements AutoCloseable {
           emitted = safe;
         }
         if (sent == 1 && colocated) {
-          chunk.setPrefillUs(10L * prompt.size()).setQueuedUs(3);
+          chunk.setPrefillUs(10L * prompt.size()).setQueuedUs(3).setCachedPromptTokens(cachedPromptTokens);
         }
         call.onNext(chunk.build());
         if (done) {

@@ -39,6 +39,8 @@ final class SimulatedPrefillWorker implements AutoCloseable {
   /** What the worker reports its KV transfer took: a slow path without actually being slow. */
   volatile long kvTransferUs = KV_TRANSFER_US;
   volatile int tokensInFlight;
+  /** The prefix cache this worker reports: its digest's block hashes, and the version naming them. */
+  final SimulatedPrefixCache prefixCache = new SimulatedPrefixCache();
   /** Runs before each answer (tests advance a manual clock here). */
   volatile Runnable beforeAnswer = () -> {};
 
@@ -124,6 +126,8 @@ final class SimulatedPrefillWorker implements AutoCloseable {
           .setReady(true)
           .setModelFingerprint(SimulatedModel.FINGERPRINT)
           .setTokensInFlight(tokensInFlight)
+          .setBlockTokens(SimulatedPrefixCache.BLOCK_TOKENS)
+          .setPrefixCache(prefixCache.digest(request))
           .build());
       out.onCompleted();
     }

@@ -29,7 +29,10 @@ public abstract class WorkerCommand implements Callable<Integer> {
     this.stop = stop;
   }
 
-  /** --model, --backend, --host, --grpc-port, --metrics-port, --kv-secret, --threads, --kv-blocks, --block-tokens and --config. */
+  /**
+   * --model, --backend, --backend-option, --host, --grpc-port, --metrics-port, --kv-secret, --threads, --kv-blocks,
+   * --block-tokens and --config.
+   */
   protected final WorkerOptions options() {
     return options;
   }

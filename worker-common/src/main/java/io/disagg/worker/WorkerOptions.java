@@ -6,15 +6,22 @@ import io.disagg.backend.spi.Backends;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
+import java.util.Map;
 import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The flags every worker has, as a picocli mixin ({@code @Mixin WorkerOptions options;}): the model and backend,
- * the gRPC bind address, the {@code /metrics} port, the kv-transfer secret and the {@code --config} file read by {@link LayeredDefaults}. Flags
- * whose meaning or default differs per worker stay in the worker's command.
+ * the backend's own options, the gRPC bind address, the {@code /metrics} port, the kv-transfer secret and the
+ * {@code --config} file read by {@link LayeredDefaults}. Flags whose meaning or default differs per worker stay in the
+ * worker's command.
  */
 public final class WorkerOptions {
+  @Spec(Spec.Target.MIXEE)
+  private CommandSpec mixee;
+
   @Option(names = "--model", required = true, description = "GGUF model file.")
   private Path model;
 
@@ -38,6 +45,12 @@ public final class WorkerOptions {
 
   @Option(names = "--block-tokens", defaultValue = "16", description = "Tokens per KV block (default: ${DEFAULT-VALUE}).")
   private int blockTokens;
+
+  // split on commas so the config file and DISAGG_BACKEND_OPTION can hold several (a value cannot hold a comma)
+  @Option(names = "--backend-option", paramLabel = "KEY=VALUE", split = ",",
+      description = "Backend setting, repeatable (e.g. java.prefix-cache=false); see the backend's README. In the "
+          + "config file or DISAGG_BACKEND_OPTION: a comma-separated list, which --backend-option flags replace.")
+  private Map<String, String> backendOptions;
 
   @Option(names = "--metrics-port", defaultValue = "-1",
       description = "Port of GET /metrics (Prometheus text format) on --host; 0 picks one, -1 serves none "
@@ -87,14 +100,42 @@ public final class WorkerOptions {
     return kvSecret;
   }
 
-  /** Opens the {@code --backend} on the {@code --model} with the thread and KV pool flags; the caller owns it. */
+  /**
+   * Opens the {@code --backend} on the {@code --model} with the thread, KV pool and {@code --backend-option} flags;
+   * the caller owns it.
+   *
+   * @throws CommandLine.ParameterException when the backend or the config refuses a setting (a usage error)
+   */
   public Backend openBackend(int maxBatchTokens) {
-    BackendConfig config = BackendConfig.builder(model)
+    try {
+      return Backends.open(backend, backendConfig(maxBatchTokens));
+    } catch (IllegalArgumentException e) {
+      // an unknown backend name, a count out of range or an option the backend refuses: all come from flags
+      throw new CommandLine.ParameterException(mixee.commandLine(), e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The config {@link #openBackend} opens the backend with.
+   *
+   * @throws CommandLine.ParameterException when a {@code --backend-option} has no key (a usage error)
+   */
+  BackendConfig backendConfig(int maxBatchTokens) {
+    BackendConfig.Builder config = BackendConfig.builder(model)
         .threads(threads)
         .kvBlocks(kvBlocks)
         .blockTokens(blockTokens)
-        .maxBatchTokens(maxBatchTokens)
-        .build();
-    return Backends.open(backend, config);
+        .maxBatchTokens(maxBatchTokens);
+    if (backendOptions != null) {
+      for (Map.Entry<String, String> option : backendOptions.entrySet()) {
+        String key = option.getKey().trim();
+        if (key.isEmpty()) {
+          throw new CommandLine.ParameterException(mixee.commandLine(), "--backend-option: ="
+              + option.getValue() + " (expected: KEY=VALUE with a non-empty KEY)");
+        }
+        config.option(key, option.getValue().trim());
+      }
+    }
+    return config.build();
   }
 }

@@ -24,6 +24,7 @@ import java.time.Clock;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongFunction;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 
@@ -37,12 +38,17 @@ public final class DecodeService extends DecodeWorkerGrpc.DecodeWorkerImplBase {
   private final RandomGenerator random;
   private final int maxPendingTokens;
   private final BooleanSupplier draining;
-  private final Supplier<WorkerHealth> health;
+  private final LongFunction<WorkerHealth> health;
+  private final Supplier<String> kvAddress;
   private final WorkerMetrics metrics;
 
+  /**
+   * @param health the Health answer for a caller knowing the given prefix-cache version
+   * @param kvAddress where prefill workers push KV, returned with each reservation
+   */
   public DecodeService(Backend backend, DecodeEngine engine, ReservationTable reservations, Clock clock,
-      RandomGenerator random, int maxPendingTokens, BooleanSupplier draining, Supplier<WorkerHealth> health,
-      WorkerMetrics metrics) {
+      RandomGenerator random, int maxPendingTokens, BooleanSupplier draining, LongFunction<WorkerHealth> health,
+      Supplier<String> kvAddress, WorkerMetrics metrics) {
     this.backend = backend;
     this.model = backend.model();
     this.engine = engine;
@@ -52,6 +58,7 @@ public final class DecodeService extends DecodeWorkerGrpc.DecodeWorkerImplBase {
     this.maxPendingTokens = maxPendingTokens;
     this.draining = draining;
     this.health = health;
+    this.kvAddress = kvAddress;
     this.metrics = metrics;
   }
 
@@ -86,7 +93,7 @@ public final class DecodeService extends DecodeWorkerGrpc.DecodeWorkerImplBase {
       }
       out.onNext(ReserveKvResponse.newBuilder()
           .setReservationId(id)
-          .setKvAddress(health.get().getKvAddress())
+          .setKvAddress(kvAddress.get())
           .setReservedBlocks(blocks)
           .build());
       out.onCompleted();
@@ -104,7 +111,7 @@ public final class DecodeService extends DecodeWorkerGrpc.DecodeWorkerImplBase {
   @Override
   public void health(HealthRequest request, StreamObserver<WorkerHealth> out) {
     reservations.expire();
-    out.onNext(health.get());
+    out.onNext(health.apply(request.getKnownPrefixCacheVersion()));
     out.onCompleted();
   }
 

@@ -51,7 +51,7 @@ public final class GrpcTarget implements Target {
             @Override
             public void onCompleted(GenerateResult result) {
                 int out = result.usage().completionTokens() > 0 ? result.usage().completionTokens() : seen;
-                observer.onDone(result.usage().promptTokens(), out);
+                observer.onDone(result.usage().promptTokens(), out, result.usage().cachedPromptTokens());
             }
 
             @Override

@@ -102,7 +102,8 @@ public final class HtmlReport {
                 <h2>Summary</h2>
                 <table id="summary">
                 <tr><th class="l">load</th><th>requests</th><th>ok</th><th>req/s</th><th>out tok/s</th>
-                <th>TTFT p50</th><th>TTFT p90</th><th>TTFT p99</th><th>TPOT p50</th><th>TPOT p90</th><th>TPOT p99</th>
+                <th>TTFT p50</th><th>TTFT p90</th><th>TTFT p99</th><th>prefix cache hit</th>
+                <th>TPOT p50</th><th>TPOT p90</th><th>TPOT p99</th>
                 <th>ITL p50</th><th>ITL p99</th><th>E2E p50</th><th>E2E p99</th><th>SLO attainment</th></tr>
                 """);
         for (RunResult r : runs) {
@@ -112,17 +113,20 @@ public final class HtmlReport {
             cell(sb, num(r.requestThroughput()));
             cell(sb, num(r.outputTokenThroughput()));
             ms(sb, r.ttft(), true);
+            cell(sb, percent(r.prefixCacheHitRatio()));
             ms(sb, r.tpot(), true);
             cell(sb, num(r.itl().p50()));
             cell(sb, num(r.itl().p99()));
             cell(sb, num(r.e2e().p50()));
             cell(sb, num(r.e2e().p99()));
-            cell(sb, Double.isNaN(r.slo().both()) ? "-" : String.format(Locale.ROOT, "%.1f%%", r.slo().both() * 100));
+            cell(sb, percent(r.slo().both()));
             sb.append("</tr>\n");
         }
         sb.append("</table>\n<p>Latencies in milliseconds. SLO: TTFT at most ")
                 .append(runs.isEmpty() ? "-" : num(runs.getFirst().slo().ttftMs())).append(" ms and TPOT at most ")
-                .append(runs.isEmpty() ? "-" : num(runs.getFirst().slo().tpotMs())).append(" ms.</p>\n");
+                .append(runs.isEmpty() ? "-" : num(runs.getFirst().slo().tpotMs())).append(" ms. Prefix cache hit: ")
+                .append("prompt tokens the server reported as cached, over all prompt tokens of completed ")
+                .append("requests.</p>\n");
     }
 
     private static void errorsTable(StringBuilder sb, List<RunResult> runs) {
@@ -157,5 +161,10 @@ public final class HtmlReport {
 
     static String num(double v) {
         return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    /** A fraction as a percentage with one decimal, {@code "-"} for {@code NaN}. */
+    static String percent(double fraction) {
+        return Double.isNaN(fraction) ? "-" : String.format(Locale.ROOT, "%.1f%%", fraction * 100);
     }
 }

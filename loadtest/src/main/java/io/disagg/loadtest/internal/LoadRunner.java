@@ -93,12 +93,20 @@ public final class LoadRunner {
     private final ScheduledExecutorService scheduler;
     private final LongSupplier ticker;
     private final PromptFormat promptFormat;
+    private final SharedPrefix sharedPrefix;
 
     public LoadRunner(Target target, ScheduledExecutorService scheduler, LongSupplier ticker, PromptFormat format) {
+        this(target, scheduler, ticker, format, SharedPrefix.NONE);
+    }
+
+    /** @param sharedPrefix what every prompt starts with; workload lengths count the part after it */
+    public LoadRunner(Target target, ScheduledExecutorService scheduler, LongSupplier ticker, PromptFormat format,
+                      SharedPrefix sharedPrefix) {
         this.target = target;
         this.scheduler = scheduler;
         this.ticker = ticker;
         this.promptFormat = format;
+        this.sharedPrefix = sharedPrefix;
     }
 
     /** Runs one level to completion and returns every request, warm-up included, in issue order. */
@@ -124,7 +132,7 @@ public final class LoadRunner {
         private long startNanos;
         private int measured;
         private boolean stopped;
-        private int vocab;
+        private PromptGenerator prompts;
 
         Run(Level level, Workload workload, Bounds bounds, RandomGenerator random, Progress progress) {
             this.level = level;
@@ -137,9 +145,8 @@ public final class LoadRunner {
         }
 
         List<RequestRecord> execute() throws InterruptedException {
-            if (promptFormat == PromptFormat.TOKEN_IDS) {
-                vocab = target.vocabSize();
-            }
+            int vocab = promptFormat == PromptFormat.TOKEN_IDS ? target.vocabSize() : 0;
+            prompts = new PromptGenerator(promptFormat, vocab, sharedPrefix);
             startNanos = ticker.getAsLong();
             var ticker = scheduler.scheduleAtFixedRate(() -> progress.update(trackersSize(), finished.get(),
                     failed.get(), LoadRunner.this.ticker.getAsLong() - startNanos, endNanos), 0, 250,
@@ -231,9 +238,7 @@ public final class LoadRunner {
             if (!warmup) {
                 measured++;
             }
-            Target.Prompt prompt = promptFormat == PromptFormat.TEXT
-                    ? new Target.Prompt(Prompts.text(item.inputTokens(), random), null)
-                    : new Target.Prompt(null, Prompts.tokenIds(item.inputTokens(), vocab, random));
+            Target.Prompt prompt = prompts.next(item.inputTokens(), random);
             var tracker = new Tracker(trackers.size(), warmup);
             trackers.add(tracker);
             inFlight.incrementAndGet();
@@ -285,6 +290,7 @@ public final class LoadRunner {
             private long lastTokenNanos;
             private volatile long endNanos;
             private int promptTokens;
+            private int cachedPromptTokens;
             private int outputTokens;
             private volatile String error;
 
@@ -308,13 +314,14 @@ public final class LoadRunner {
             }
 
             @Override
-            public void onDone(int prompt, int output) {
+            public void onDone(int prompt, int output, int cached) {
                 synchronized (this) {
                     if (!terminal.compareAndSet(false, true)) {
                         return;
                     }
                     endNanos = ticker.getAsLong();
                     promptTokens = prompt;
+                    cachedPromptTokens = cached;
                     outputTokens = output;
                     if (firstTokenNanos < 0) {
                         error = "no_tokens";
@@ -353,7 +360,7 @@ public final class LoadRunner {
 
             synchronized RequestRecord record() {
                 return new RequestRecord(index, warmup, sendNanos, firstTokenNanos, endNanos, promptTokens,
-                        outputTokens, gaps.stream().mapToLong(Long::longValue).toArray(), error);
+                        cachedPromptTokens, outputTokens, gaps.stream().mapToLong(Long::longValue).toArray(), error);
             }
         }
     }

@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * Sends streaming {@code POST /v1/completions} requests ({@code stream: true}, {@code include_usage}) and reads the
  * server-sent events. Every SSE chunk with non-empty text counts as one token arrival for TTFT and ITL; token counts
- * come from the final usage chunk. Greedy ({@code temperature: 0}).
+ * come from the final usage chunk, cached prompt tokens from its {@code prompt_tokens_details.cached_tokens} (0 when
+ * absent). Greedy ({@code temperature: 0}).
  */
 public final class OpenAiTarget implements Target {
 
@@ -147,6 +148,7 @@ public final class OpenAiTarget implements Target {
         volatile int status;
         private volatile Flow.Subscription subscription;
         private int promptTokens = -1;
+        private int cachedPromptTokens;
         private int outputTokens;
         private int chunks;
 
@@ -196,6 +198,7 @@ public final class OpenAiTarget implements Target {
             if (usage.isObject()) {
                 promptTokens = usage.path("prompt_tokens").asInt(0);
                 outputTokens = usage.path("completion_tokens").asInt(0);
+                cachedPromptTokens = usage.path("prompt_tokens_details").path("cached_tokens").asInt(0);
             }
         }
 
@@ -217,7 +220,7 @@ public final class OpenAiTarget implements Target {
             if (promptTokens < 0) {
                 fail("no_usage");
             } else if (done.compareAndSet(false, true)) {
-                observer.onDone(promptTokens, outputTokens > 0 ? outputTokens : chunks);
+                observer.onDone(promptTokens, outputTokens > 0 ? outputTokens : chunks, cachedPromptTokens);
             }
         }
 

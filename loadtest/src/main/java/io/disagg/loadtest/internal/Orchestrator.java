@@ -37,8 +37,9 @@ public final class Orchestrator {
                        Mode mode, List<Double> rates, List<Integer> users, Distribution distribution,
                        double burstiness, String workload, double lengthScale, int maxInputTokens,
                        int maxOutputTokens, LoadRunner.PromptFormat promptFormat, int vocabSize,
-                       LoadRunner.Bounds bounds, Duration requestTimeout, double sloTtftMs, double sloTpotMs,
-                       double attainmentTarget, int refineSteps, long seed, Map<String, String> settings) {
+                       SharedPrefix sharedPrefix, LoadRunner.Bounds bounds, Duration requestTimeout, double sloTtftMs,
+                       double sloTpotMs, double attainmentTarget, int refineSteps, long seed,
+                       Map<String, String> settings) {
     }
 
     private final Function<Plan, Target> targets;
@@ -75,7 +76,8 @@ public final class Orchestrator {
                 // resolves an empty --model to the only model served, before the first measured request
                 openAi.model();
             }
-            var runner = new LoadRunner(target, scheduler, System::nanoTime, plan.promptFormat());
+            var runner = new LoadRunner(target, scheduler, System::nanoTime, plan.promptFormat(),
+                    plan.sharedPrefix());
             int index = 0;
             if (plan.mode() == Mode.CLOSED) {
                 for (int users : plan.users()) {
@@ -149,12 +151,13 @@ public final class Orchestrator {
 
     static String summaryLine(RunResult r) {
         return String.format(Locale.ROOT,
-                "%-16s %4d req (%d ok) %6.2f req/s %7.1f tok/s | TTFT p50 %s p99 %s | TPOT p50 %s p99 %s | "
-                        + "ITL p50 %s | E2E p50 %s | SLO %s%s",
+                "%-16s %4d req (%d ok) %6.2f req/s %7.1f tok/s | TTFT p50 %s p99 %s prefix hit %s | "
+                        + "TPOT p50 %s p99 %s | ITL p50 %s | E2E p50 %s | SLO %s%s",
                 r.label(), r.requests(), r.succeeded(), r.requestThroughput(), r.outputTokenThroughput(),
-                HtmlReport.num(r.ttft().p50()), HtmlReport.num(r.ttft().p99()), HtmlReport.num(r.tpot().p50()),
+                HtmlReport.num(r.ttft().p50()), HtmlReport.num(r.ttft().p99()),
+                HtmlReport.percent(r.prefixCacheHitRatio()), HtmlReport.num(r.tpot().p50()),
                 HtmlReport.num(r.tpot().p99()), HtmlReport.num(r.itl().p50()), HtmlReport.num(r.e2e().p50()),
-                Double.isNaN(r.slo().both()) ? "-" : String.format(Locale.ROOT, "%.1f%%", r.slo().both() * 100),
+                HtmlReport.percent(r.slo().both()),
                 r.errors().isEmpty() ? "" : " errors " + r.errors());
     }
 

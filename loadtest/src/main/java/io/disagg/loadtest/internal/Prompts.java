@@ -6,8 +6,8 @@ import java.util.random.RandomGenerator;
 /**
  * Builds prompts of a target token length without a tokenizer. Text prompts are common English words that are one
  * token in typical BPE vocabularies, drawn at random so that requests share no long prefix (which a prefix cache
- * would turn into unrealistically fast prefills); one token is left for the BOS the router adds. The count is
- * approximate; reports use the prompt tokens the server returns in usage.
+ * would turn into unrealistically fast prefills) unless a {@link SharedPrefix} asks for one; one token is left for
+ * the BOS the router adds. The count is approximate; reports use the prompt tokens the server returns in usage.
  */
 public final class Prompts {
 
@@ -22,10 +22,15 @@ public final class Prompts {
     private Prompts() {
     }
 
+    /** About {@code tokens} tokens once the router adds BOS: {@code tokens - 1} words, at least one. */
     public static String text(int tokens, RandomGenerator random) {
-        int words = Math.max(1, tokens - 1);
-        var sb = new StringBuilder(words * 6);
-        for (int i = 0; i < words; i++) {
+        return words(Math.max(1, tokens - 1), random);
+    }
+
+    /** {@code count} random one-token words separated by single spaces. */
+    static String words(int count, RandomGenerator random) {
+        var sb = new StringBuilder(count * 6);
+        for (int i = 0; i < count; i++) {
             if (i > 0) {
                 sb.append(' ');
             }

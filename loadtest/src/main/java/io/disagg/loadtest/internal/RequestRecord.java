@@ -9,12 +9,13 @@ package io.disagg.loadtest.internal;
  * @param firstTokenNanos when the first token-carrying chunk arrived; {@code -1} if none did
  * @param endNanos when the response finished or failed
  * @param promptTokens prompt tokens reported by the server's usage
+ * @param cachedPromptTokens of those, the ones the server's usage reports as served from a prefix cache
  * @param outputTokens generated tokens reported by the server's usage
  * @param itlNanos gaps between consecutive token-carrying chunks
  * @param error {@code null} on success, else the error type (e.g. {@code "UNAVAILABLE"}, {@code "HTTP 503"})
  */
 public record RequestRecord(int index, boolean warmup, long sendNanos, long firstTokenNanos, long endNanos,
-                            int promptTokens, int outputTokens, long[] itlNanos, String error) {
+                            int promptTokens, int cachedPromptTokens, int outputTokens, long[] itlNanos, String error) {
 
     public boolean succeeded() {
         return error == null;

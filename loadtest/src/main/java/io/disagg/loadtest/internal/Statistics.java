@@ -123,6 +123,7 @@ public final class Statistics {
         double seconds = (last - first) / 1e9;
         long inTokens = ok.stream().mapToLong(RequestRecord::promptTokens).sum();
         long outTokens = ok.stream().mapToLong(RequestRecord::outputTokens).sum();
+        long cachedTokens = ok.stream().mapToLong(RequestRecord::cachedPromptTokens).sum();
 
         var cdfs = new LinkedHashMap<String, double[]>();
         cdfs.put("ttft", cdfPoints(ttft));
@@ -132,8 +133,14 @@ public final class Statistics {
         return new RunResult(label, offeredRate, users, seconds, measured.size(), ok.size(), errors,
                 rate(ok.size(), seconds), rate(inTokens, seconds), rate(outTokens, seconds),
                 ok.isEmpty() ? 0 : (double) inTokens / ok.size(), ok.isEmpty() ? 0 : (double) outTokens / ok.size(),
+                ok.isEmpty() ? 0 : (double) cachedTokens / ok.size(), hitRatio(cachedTokens, inTokens),
                 summarize(ttft), summarize(tpot), summarize(itl), summarize(e2e),
                 attainment(measured, sloTtftMs, sloTpotMs), cdfs);
+    }
+
+    /** Cached over all prompt tokens; {@code NaN} when there were no prompt tokens to hit. */
+    static double hitRatio(long cachedPromptTokens, long promptTokens) {
+        return promptTokens > 0 ? (double) cachedPromptTokens / promptTokens : Double.NaN;
     }
 
     private static double rate(double count, double seconds) {

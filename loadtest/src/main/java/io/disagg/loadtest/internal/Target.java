@@ -20,8 +20,11 @@ public interface Target extends AutoCloseable {
         /** A chunk with {@code count} tokens (SSE chunks with text count as one) arrived. */
         void onTokens(int count);
 
-        /** The request finished; token counts come from the server's usage. */
-        void onDone(int promptTokens, int outputTokens);
+        /**
+         * The request finished; token counts come from the server's usage. {@code cachedPromptTokens} is the part of
+         * the prompt whose KV came from a prefix cache (0 when the server reports none).
+         */
+        void onDone(int promptTokens, int outputTokens, int cachedPromptTokens);
 
         /** The request failed; {@code type} groups errors in the report (gRPC code, {@code HTTP 503}, ...). */
         void onError(String type);

@@ -45,7 +45,7 @@ class LoadRunnerTest {
             serverThread.schedule(() -> {
                 inFlight.decrementAndGet();
                 observer.onDone(prompt.text() != null ? prompt.text().split(" ").length + 1 : prompt.tokenIds().length,
-                        maxTokens);
+                        maxTokens, 0);
             }, maxTokens + 1, TimeUnit.MILLISECONDS);
             return () -> { };
         }

@@ -15,7 +15,7 @@ class StatisticsTest {
 
     /** A successful request: sent at 0, first token at ttft ms, done at e2e ms, n output tokens. */
     private static RequestRecord ok(double ttftMs, double e2eMs, int out) {
-        return new RequestRecord(0, false, 0, (long) (ttftMs * MS), (long) (e2eMs * MS), 10, out, new long[0], null);
+        return new RequestRecord(0, false, 0, (long) (ttftMs * MS), (long) (e2eMs * MS), 10, 0, out, new long[0], null);
     }
 
     @Test
@@ -59,7 +59,7 @@ class StatisticsTest {
                 ok(300, 700, 5),    // ttft miss, tpot 100 ok
                 ok(100, 900, 5),    // ttft ok, tpot 200 miss
                 ok(150, 150, 1),    // ttft ok, no tpot -> ok
-                new RequestRecord(4, false, 0, -1, 50 * MS, 0, 0, new long[0], "UNAVAILABLE"));
+                new RequestRecord(4, false, 0, -1, 50 * MS, 0, 0, 0, new long[0], "UNAVAILABLE"));
 
         var a = Statistics.attainment(records, 200, 150);
 
@@ -96,12 +96,12 @@ class StatisticsTest {
     @Test
     void result_throughputAndItl_fromRecords() {
         var records = List.of(
-                new RequestRecord(0, true, 0, 10 * MS, 20 * MS, 99, 9, new long[] {MS}, null),  // warm-up: ignored
-                new RequestRecord(1, false, 1000 * MS, 1100 * MS, 1300 * MS, 40, 3,
+                new RequestRecord(0, true, 0, 10 * MS, 20 * MS, 99, 0, 9, new long[] {MS}, null),  // warm-up: ignored
+                new RequestRecord(1, false, 1000 * MS, 1100 * MS, 1300 * MS, 40, 0, 3,
                         new long[] {100 * MS, 100 * MS}, null),
-                new RequestRecord(2, false, 1500 * MS, 1600 * MS, 3000 * MS, 60, 5,
+                new RequestRecord(2, false, 1500 * MS, 1600 * MS, 3000 * MS, 60, 0, 5,
                         new long[] {200 * MS, 400 * MS, 800 * MS}, null),
-                new RequestRecord(3, false, 2000 * MS, -1, 2100 * MS, 0, 0, new long[0], "DEADLINE_EXCEEDED"));
+                new RequestRecord(3, false, 2000 * MS, -1, 2100 * MS, 0, 0, 0, new long[0], "DEADLINE_EXCEEDED"));
 
         var r = Statistics.result("rate 1/s", 1, 0, records, 1000, 1000);
 
@@ -120,6 +120,37 @@ class StatisticsTest {
         assertThat(r.itl().count()).isEqualTo(5);
         assertThat(r.itl().p50()).isEqualTo(200);
         assertThat(r.slo().both()).isEqualTo(2.0 / 3);
+    }
+
+    /** A completed, measured request with {@code prompt} prompt tokens of which {@code cached} were cached. */
+    private static RequestRecord cached(int prompt, int cached) {
+        return new RequestRecord(0, false, 0, 10 * MS, 20 * MS, prompt, cached, 2, new long[] {MS}, null);
+    }
+
+    @Test
+    void result_prefixCacheHitRatio_isCachedOverPromptTokensOfMeasuredCompletedRequests() {
+        var records = List.of(
+                new RequestRecord(0, true, 0, 10 * MS, 20 * MS, 1000, 1000, 2, new long[] {MS}, null),  // warm-up
+                cached(80, 0),
+                cached(80, 64),
+                cached(240, 224),
+                new RequestRecord(4, false, 0, -1, 50 * MS, 500, 500, 0, new long[0], "UNAVAILABLE"));
+
+        var r = Statistics.result("2 users", 0, 2, records, 1000, 1000);
+
+        // (0 + 64 + 224) / (80 + 80 + 240): long prompts weigh more than a mean of per-request ratios would let them
+        assertThat(r.prefixCacheHitRatio()).isEqualTo(288.0 / 400);
+        assertThat(r.meanCachedPromptTokens()).isEqualTo(96);
+        assertThat(Orchestrator.summaryLine(r)).contains("TTFT p50 10.0 p99 10.0 prefix hit 72.0% |");
+    }
+
+    @Test
+    void result_noCachedTokensReported_isZeroHitRatio_noPromptTokens_isUndefined() {
+        assertThat(Statistics.result("1 users", 0, 1, List.of(cached(80, 0)), 1000, 1000).prefixCacheHitRatio())
+                .isZero();
+        var none = Statistics.result("1 users", 0, 1, List.of(cached(0, 0)), 1000, 1000);
+        assertThat(none.prefixCacheHitRatio()).isNaN();
+        assertThat(Orchestrator.summaryLine(none)).contains("prefix hit - |");
     }
 
     @Test

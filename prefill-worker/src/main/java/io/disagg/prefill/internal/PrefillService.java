@@ -15,7 +15,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Clock;
 import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
+import java.util.function.LongFunction;
 import java.util.random.RandomGenerator;
 
 /** The PrefillWorker gRPC service: validates requests and queues them on the {@link PrefillEngine}. */
@@ -25,11 +25,12 @@ public final class PrefillService extends PrefillWorkerGrpc.PrefillWorkerImplBas
   private final Clock clock;
   private final RandomGenerator random;
   private final BooleanSupplier draining;
-  private final Supplier<WorkerHealth> health;
+  private final LongFunction<WorkerHealth> health;
   private final WorkerMetrics metrics;
 
+  /** @param health the Health answer for a caller knowing the given prefix-cache version */
   public PrefillService(ModelInfo model, PrefillEngine engine, Clock clock, RandomGenerator random,
-      BooleanSupplier draining, Supplier<WorkerHealth> health, WorkerMetrics metrics) {
+      BooleanSupplier draining, LongFunction<WorkerHealth> health, WorkerMetrics metrics) {
     this.model = model;
     this.engine = engine;
     this.clock = clock;
@@ -67,7 +68,7 @@ public final class PrefillService extends PrefillWorkerGrpc.PrefillWorkerImplBas
 
   @Override
   public void health(HealthRequest request, StreamObserver<WorkerHealth> out) {
-    out.onNext(health.get());
+    out.onNext(health.apply(request.getKnownPrefixCacheVersion()));
     out.onCompleted();
   }
 }

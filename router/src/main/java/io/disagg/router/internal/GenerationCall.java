@@ -86,6 +86,8 @@ public final class GenerationCall implements GenerateCall {
   private volatile ServeDecision decision; // also read by cancel() for metrics
   private WorkerHandle prefillWorker;
   private WorkerHandle decodeWorker;
+  /** Per worker id, prompt tokens its prefix cache holds; set before the first stage starts. */
+  private Map<String, Integer> cachedPrefixTokens = Map.of();
   private PrefillResponse prefill;
   private long dispatchNanos;
   private long firstTokenNanos = -1;
@@ -194,12 +196,16 @@ public final class GenerationCall implements GenerateCall {
     } else if (forced == ServeMode.SERVE_MODE_COLOCATED) {
       decision = ServeDecision.colocated(ServeReasons.FORCED);
     }
-    List<WorkerSnapshot> rankedDecodes = ctx.selector().rank(WorkerRole.DECODE, decodes, req.facts());
+    cachedPrefixTokens = new LinkedHashMap<>();
+    for (WorkerSnapshot w : decodes) {
+      cachedPrefixTokens.put(w.id(), ctx.prefixCache().cachedPrefixTokens(w, req.promptTokenIds()));
+    }
+    for (WorkerSnapshot w : prefills) {
+      cachedPrefixTokens.put(w.id(), ctx.prefixCache().cachedPrefixTokens(w, req.promptTokenIds()));
+    }
+    Map<String, Integer> cached = cachedPrefixTokens;
+    List<WorkerSnapshot> rankedDecodes = ctx.selector().rank(WorkerRole.DECODE, decodes, req.facts(), cached);
     if (decision == null) {
-      Map<String, Integer> cached = new LinkedHashMap<>();
-      for (WorkerSnapshot d : rankedDecodes) {
-        cached.put(d.id(), ctx.prefixCache().cachedPrefixTokens(d, req.promptTokenIds()));
-      }
       decision = ctx.classifier().classify(
           new ClassifierInput(req.facts(), prefills, rankedDecodes, cached, ctx.costs()));
       if (decision.mode() == ServeMode.SERVE_MODE_DISAGGREGATED && prefills.isEmpty()) {
@@ -257,7 +263,7 @@ public final class GenerationCall implements GenerateCall {
           fallBackToColocated(dh, decodes, ServeReasons.NO_PREFILL_WORKER);
           return;
         }
-        prefill(dh, response.getKvAddress(), ctx.selector().rank(WorkerRole.PREFILL, matching, req.facts()), 0,
+        prefill(dh, response.getKvAddress(), ctx.selector().rank(WorkerRole.PREFILL, matching, req.facts(), cachedPrefixTokens), 0,
             decodes);
       }
 
@@ -632,6 +638,7 @@ public final class GenerationCall implements GenerateCall {
         ctx.metrics().finished(firstTokenNanos - arrivalNanos, ctx.ticker().nanoTime() - arrivalNanos,
             ctx.ticker().nanoTime() - firstTokenNanos, completionTokens);
         ctx.metrics().ended(modeTag(), decision.reason(), chunk.getFinishReason().name());
+        ctx.metrics().promptTokens(req.promptTokens(), usage().getCachedPromptTokens());
       }
       try {
         down.observer().onNext(chunk);
@@ -668,6 +675,11 @@ public final class GenerationCall implements GenerateCall {
       ServeDecision d = decision;
       ctx.metrics().ended(modeTag(), d == null ? "none" : d.reason(), status.getCode().name());
       ctx.metrics().failed(status.getCode().name());
+      // Free the decode worker's blocks before the client hears of the failure: a client that retries at once (or
+      // falls back to colocated) must not find them still reserved for the request that just failed.
+      if (held != null) {
+        release(held);
+      }
       try {
         down.observer().onError(status.asRuntimeException());
       } catch (RuntimeException e) {
@@ -680,9 +692,6 @@ public final class GenerationCall implements GenerateCall {
     }
     if (call != null) {
       call.cancel("request " + requestId + " ended: " + status.getCode(), null);
-    }
-    if (held != null) {
-      release(held);
     }
   }
 

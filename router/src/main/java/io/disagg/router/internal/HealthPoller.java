@@ -30,11 +30,14 @@ public final class HealthPoller {
   private final WorkerRegistry registry;
   private final String modelSha256;
   private final Duration timeout;
+  private final PrefixIndex prefixIndex;
 
-  public HealthPoller(WorkerRegistry registry, String modelSha256, Duration timeout) {
+  /** @param prefixIndex fed with every worker's prefix-cache digest */
+  public HealthPoller(WorkerRegistry registry, String modelSha256, Duration timeout, PrefixIndex prefixIndex) {
     this.registry = registry;
     this.modelSha256 = modelSha256;
     this.timeout = timeout;
+    this.prefixIndex = prefixIndex;
   }
 
   /** Polls every worker once; completes (never exceptionally) when every poll answered or timed out. */
@@ -59,7 +62,11 @@ public final class HealthPoller {
       @Override
       public void onNext(WorkerHealth health) {
         boolean was = worker.inRotation();
-        worker.applyHealth(health, modelSha256);
+        prefixIndex.apply(worker.id(), health.getPrefixCache());
+        // The hashes now live in the index; the snapshot keeps the rest of the report.
+        worker.applyHealth(health.getPrefixCache().getBlockHashesCount() == 0 ? health
+            : health.toBuilder().setPrefixCache(health.getPrefixCache().toBuilder().clearBlockHashes()).build(),
+            modelSha256);
         if (was != worker.inRotation()) {
           if (worker.inRotation()) {
             log.info("{} is in rotation", worker);
@@ -73,6 +80,8 @@ public final class HealthPoller {
       public void onError(Throwable t) {
         boolean was = worker.inRotation();
         Status status = Status.fromThrowable(t);
+        // A worker that stopped answering may come back restarted, with an empty cache.
+        prefixIndex.forget(worker.id());
         worker.markUnreachable("health check failed: " + status.getCode()
             + (status.getDescription() == null ? "" : " " + status.getDescription()));
         if (was) {
@@ -86,15 +95,18 @@ public final class HealthPoller {
         done.complete(null);
       }
     };
+    HealthRequest request = HealthRequest.newBuilder()
+        .setKnownPrefixCacheVersion(prefixIndex.knownVersion(worker.id()))
+        .build();
     Context.ROOT.run(() -> {
       if (worker.role() == WorkerRole.PREFILL) {
         PrefillWorkerGrpc.PrefillWorkerStub stub = worker.prefillStub()
             .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        (reconnect ? stub.withWaitForReady() : stub).health(HealthRequest.getDefaultInstance(), observer);
+        (reconnect ? stub.withWaitForReady() : stub).health(request, observer);
       } else {
         DecodeWorkerGrpc.DecodeWorkerStub stub = worker.decodeStub()
             .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        (reconnect ? stub.withWaitForReady() : stub).health(HealthRequest.getDefaultInstance(), observer);
+        (reconnect ? stub.withWaitForReady() : stub).health(request, observer);
       }
     });
     return done;

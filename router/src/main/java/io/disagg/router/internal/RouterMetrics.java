@@ -36,8 +36,22 @@ public final class RouterMetrics {
   private final Timer e2e;
   private final CostTracker costs;
 
-  public RouterMetrics(MeterRegistry registry, WorkerRegistry workers, Resilience resilience, CostTracker costs) {
+  private final Counter cachedPromptTokens;
+  private final Counter computedPromptTokens;
+  public RouterMetrics(MeterRegistry registry, WorkerRegistry workers, Resilience resilience, CostTracker costs,
+      PrefixIndex prefixIndex) {
     this.registry = registry;
+    Gauge.builder("disagg.router.prefix_index_blocks", prefixIndex, PrefixIndex::indexedBlocks)
+        .description("KV block hashes in the router's prefix index (over all workers)")
+        .register(registry);
+    this.cachedPromptTokens = Counter.builder("disagg.router.prompt_tokens")
+        .description("Prompt tokens of finished requests, by whether a worker's prefix cache held them or they were"
+            + " computed")
+        .tag("source", "cached").register(registry);
+    this.computedPromptTokens = Counter.builder("disagg.router.prompt_tokens")
+        .description("Prompt tokens of finished requests, by whether a worker's prefix cache held them or they were"
+            + " computed")
+        .tag("source", "computed").register(registry);
     this.ttft = histogram("disagg.router.ttft", "Time to first token as the client sees it", TTFT_BUCKETS);
     this.tpot = histogram("disagg.router.tpot",
         "Time per output token after the first, one sample per finished request", TOKEN_BUCKETS);
@@ -91,6 +105,12 @@ public final class RouterMetrics {
         .tags("worker", w.id(), "role", tag(w.role()))
         .description(description)
         .register(registry);
+  }
+
+  /** A request finished: {@code cached} of its {@code prompt} tokens came from a worker's prefix cache. */
+  void promptTokens(int prompt, int cached) {
+    cachedPromptTokens.increment(cached);
+    computedPromptTokens.increment(Math.max(0, prompt - cached));
   }
 
   void decided(String mode, String reason) {

@@ -1,6 +1,7 @@
 package io.disagg.router.internal;
 
 import io.disagg.router.CostModelClassifier;
+import io.disagg.router.PrefixAwareSelector;
 import io.disagg.router.RouterService;
 import io.disagg.router.ThresholdClassifier;
 import java.io.IOException;
@@ -41,9 +42,12 @@ public record RouterSettings(
     String metricsHost,
     int metricsPort) {
 
-  /** Which serve-mode policy, and the cost model's parameters. */
+  /**
+   * Which serve-mode policy, the cost model's parameters, and prefix-aware selection's ({@code prefixWeight}; the
+   * index bound {@code prefixIndexMaxBlocks}).
+   */
   public record Policy(String name, double kvBandwidthPrior, double prefillTokensPerSecondPrior, double hysteresis,
-      double batchStallWeight, Duration overhead) {}
+      double batchStallWeight, Duration overhead, double prefixWeight, int prefixIndexMaxBlocks) {}
 
   /** Circuit breakers, retry backoff and the front door's limits. */
   public record Resilience(int breakerWindow, int breakerMinimumCalls, float breakerFailureRate,
@@ -163,7 +167,11 @@ public record RouterSettings(
         decimal("batch-stall-weight", orDefault(first("batch-stall-weight", flags, env, file),
             String.valueOf(CostModelClassifier.DEFAULT_BATCH_STALL_WEIGHT)), 0, 100),
         Durations.parse("disaggregation-overhead", orDefault(first("disaggregation-overhead", flags, env, file),
-            CostModelClassifier.DEFAULT_OVERHEAD.toMillis() + "ms")));
+            CostModelClassifier.DEFAULT_OVERHEAD.toMillis() + "ms")),
+        decimal("prefix-weight", orDefault(first("prefix-weight", flags, env, file),
+            String.valueOf(PrefixAwareSelector.DEFAULT_PREFIX_WEIGHT)), 0, 1000),
+        integer("prefix-index-max-blocks", orDefault(first("prefix-index-max-blocks", flags, env, file),
+            String.valueOf(PrefixIndex.DEFAULT_MAX_BLOCKS)), 1, Integer.MAX_VALUE));
     Duration backoff = Durations.parse("retry-backoff", orDefault(first("retry-backoff", flags, env, file),
         RouterService.DEFAULT_RETRY_BACKOFF.toMillis() + "ms"));
     Duration backoffMax = Durations.parse("retry-backoff-max", orDefault(first("retry-backoff-max", flags, env,

@@ -151,6 +151,23 @@ class RouterSettingsTest {
   }
 
   @Test
+  void resolve_prefixSettings_defaultsAndOverrides() {
+    Map<String, String> base = Map.of("model", "m.gguf", "decode", "d:1");
+    RouterSettings defaults = RouterSettings.resolve(base, Map.of());
+    RouterSettings set = RouterSettings.resolve(with(base, "prefix-weight", "2.5"),
+        Map.of("DISAGG_PREFIX_INDEX_MAX_BLOCKS", "4096"));
+
+    assertThat(defaults.policy().prefixWeight()).isEqualTo(1.0);
+    assertThat(defaults.policy().prefixIndexMaxBlocks()).isEqualTo(1 << 20);
+    assertThat(set.policy().prefixWeight()).isEqualTo(2.5);
+    assertThat(set.policy().prefixIndexMaxBlocks()).isEqualTo(4096);
+    assertThatThrownBy(() -> RouterSettings.resolve(with(base, "prefix-weight", "-1"), Map.of()))
+        .hasMessageContaining("prefix-weight: '-1'");
+    assertThatThrownBy(() -> RouterSettings.resolve(with(base, "prefix-index-max-blocks", "0"), Map.of()))
+        .hasMessageContaining("prefix-index-max-blocks: '0'");
+  }
+
+  @Test
   void resolve_thresholdWithoutPolicy_selectsThresholdPolicy() {
     RouterSettings s = RouterSettings.resolve(
         Map.of("model", "m.gguf", "decode", "d:1", "disaggregate-threshold", "64"), Map.of());

@@ -13,7 +13,9 @@ import io.disagg.backend.spi.BackendProvider;
  * <p>Config: {@code threads} compute threads (1 runs everything on the caller), {@code kvBlocks} blocks in the pool,
  * {@code maxBatchTokens} prompt tokens computed per forward pass. Option {@code java.min-parallel-work} (default
  * 65536): multiply-adds below which a piece of work is not split across threads, because waking a parked thread
- * costs tens of microseconds; lower it only to exercise the threading on tiny models.
+ * costs tens of microseconds; lower it only to exercise the threading on tiny models. Option {@code java.prefix-cache}
+ * ({@code true} by default): keep closed sequences' full KV blocks for prompts that start the same way, and publish
+ * their hashes through {@link Backend#prefixCache(int)}; {@code false} frees them at close.
  */
 public final class JavaBackendProvider implements BackendProvider {
   /** The name on command lines and in {@link io.disagg.backend.spi.Backends#open}. */

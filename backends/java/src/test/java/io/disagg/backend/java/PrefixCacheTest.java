@@ -213,4 +213,16 @@ class PrefixCacheTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("java.prefix-cache: maybe");
   }
+
+  @Test
+  void unknownJavaOption_refusedNamingTheKnownOnes_otherPrefixesIgnored() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> JavaBackend.open(
+        BackendConfig.builder(TestModels.stories260K()).option("java.prefix-cach", "false").build()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("option java.prefix-cach: unknown (expected: one of [java.min-parallel-work, java.prefix-cache])");
+    try (JavaBackend backend = JavaBackend.open(BackendConfig.builder(TestModels.stories260K()).kvBlocks(8)
+        .option("other.setting", "x").build())) {
+      assertThat(backend.prefixCacheEnabled()).isTrue();
+    }
+  }
 }

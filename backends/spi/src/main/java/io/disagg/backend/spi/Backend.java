@@ -54,6 +54,24 @@ public interface Backend extends AutoCloseable {
    */
   Sequence importKv(KvReservation reservation, KvImport header);
 
+  /**
+   * The version of {@link #prefixCache(int)}'s contents: it changes whenever the set of cached blocks does, so a
+   * caller polling for changes can skip building the digest. 0 (the default) for a backend without a prefix cache.
+   * Thread-safe, cheap.
+   */
+  default long prefixCacheVersion() {
+    return 0;
+  }
+
+  /**
+   * The blocks the backend keeps in its prefix cache, at most {@code maxHashes} of them (most recently used first), so
+   * routers can send prompts where their prefix is already computed. The default says the backend keeps none.
+   * Thread-safe.
+   */
+  default PrefixCacheDigest prefixCache(int maxHashes) {
+    return PrefixCacheDigest.NONE;
+  }
+
   /** Stops accepting new prefill and import; decode of existing sequences goes on. */
   void drain();
 

@@ -18,6 +18,7 @@ import io.disagg.backend.spi.ModelInfo;
 import io.disagg.backend.spi.PrefillListener;
 import io.disagg.backend.spi.PrefillRequest;
 import io.disagg.backend.spi.PrefillResult;
+import io.disagg.backend.spi.PrefixCacheDigest;
 import io.disagg.backend.spi.SampledToken;
 import io.disagg.backend.spi.Sequence;
 import io.disagg.backend.spi.Tokenizer;
@@ -76,6 +77,21 @@ public final class JavaBackend implements Backend {
    */
   public static final String PREFIX_CACHE = "java.prefix-cache";
 
+  /** Every option this backend reads, in the order its error message names them. */
+  private static final List<String> OPTIONS = List.of(MIN_PARALLEL_WORK, PREFIX_CACHE);
+
+  /**
+   * Refuses a {@code java.*} option this backend does not know, so a misspelt one fails instead of being ignored;
+   * other prefixes belong to other backends (a config shared between them) and are left alone.
+   */
+  private static void rejectUnknownOptions(BackendConfig config) {
+    for (String key : config.options().keySet()) {
+      if (key.startsWith("java.") && !OPTIONS.contains(key)) {
+        throw new IllegalArgumentException("option " + key + ": unknown (expected: one of " + OPTIONS + ")");
+      }
+    }
+  }
+
   private static boolean prefixCache(BackendConfig config) {
     String value = config.options().getOrDefault(PREFIX_CACHE, "true").trim();
     return switch (value) {
@@ -112,6 +128,7 @@ public final class JavaBackend implements Backend {
     requirePositive("kvBlocks", config.kvBlocks());
     requirePositive("blockTokens", config.blockTokens());
     requirePositive("maxBatchTokens", config.maxBatchTokens());
+    rejectUnknownOptions(config);
     GgufFile gguf;
     try {
       gguf = GgufFile.open(config.modelPath());
@@ -165,6 +182,22 @@ public final class JavaBackend implements Backend {
   /** Evicts every cached block no live sequence uses, returning them to the pool; returns how many. */
   public int evictPrefixCache() {
     return pool.evictAll();
+  }
+
+  /** Changes whenever a block enters or leaves the prefix cache; 0 when option {@value #PREFIX_CACHE} is off. */
+  @Override
+  public long prefixCacheVersion() {
+    return pool.version();
+  }
+
+  /**
+   * The prefix cache's block hashes: first the blocks live sequences share (shallowest first), then the evictable ones
+   * from the most recently released, so a truncated digest leaves out what eviction would take first; a listed
+   * block's parent is listed before it. {@link PrefixCacheDigest#NONE} when option {@value #PREFIX_CACHE} is off.
+   */
+  @Override
+  public PrefixCacheDigest prefixCache(int maxHashes) {
+    return pool.digest(maxHashes);
   }
 
   /** Compute threads in use. */

@@ -1,12 +1,15 @@
 package io.disagg.backend.java.internal;
 
 import io.disagg.backend.spi.KvBlock;
+import io.disagg.backend.spi.KvBlockHashes;
 import io.disagg.backend.spi.KvBlockPool;
 import io.disagg.backend.spi.KvLayout;
 import io.disagg.backend.spi.KvPoolExhaustedException;
 import io.disagg.backend.spi.KvReservation;
+import io.disagg.backend.spi.PrefixCacheDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -19,46 +22,58 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Every reservation it hands out is made of one-block reservations of the underlying pool ({@link Held#parts()}),
  * so a sequence can give its blocks back one by one. When a sequence closes, its <em>full</em> blocks (all
  * {@code blockTokens} positions written) go into the cache instead of back to the pool, keyed by a chained hash of
- * the token ids: {@code key(i) = hash(key(i - 1), tokens of block i)}, so equal keys mean equal whole prefixes (each
- * entry also keeps its block's tokens and its parent's key, which are checked on lookup). Full blocks are never
- * written again, so sequences share them without copying.
+ * the token ids ({@link KvBlockHashes}: {@code key(i) = hash(key(i - 1), tokens of block i)}), so equal keys mean equal
+ * whole prefixes (each entry also keeps its block's tokens and its parent's key, which are checked on lookup). Full
+ * blocks are never written again, so sequences share them without copying. The keys are the ones routers compute from
+ * prompts, so {@link #digest} can tell them which prefixes are here.
  *
  * <p>Ownership: an {@link Entry} holds its one-block reservation; {@link Entry#refs} counts the live sequences using
  * it. Entries no sequence uses are <em>evictable</em> and sit in LRU order; {@link #reserve} evicts them (deepest
  * blocks of the least recently used prefixes first) when the underlying pool runs short, so the cache never refuses
  * a reservation that the plain pool would grant. Hence {@link #freeBlocks()} counts them: it means "reservable now".
  *
+ * <p>Recency keeps parents ahead of children: a sequence uses an unbroken chain from the first block and gives it back
+ * deepest block first (its full blocks that a twin cached first count as given back too), so an entry is never less
+ * recently used than any of its cached descendants. Eviction thus trims prefixes from their ends, and a cut-off
+ * {@link #digest} still lists only whole prefixes.
+ *
  * <p>Thread-safe: one lock guards the cache; the underlying pool has its own, always taken after this one.
  */
 final class PrefixCachingKvPool implements KvBlockPool {
-  private static final long ROOT_KEY = 0x243F6A8885A308D3L;
-
   private final KvBlockPool pool;
   private final boolean enabled;
   private final int blockTokens;
   private final Map<Long, Entry> entries = new HashMap<>();
   /** Entries with no user, least recently used first. */
   private final LinkedHashSet<Entry> evictable = new LinkedHashSet<>();
+  /** Bumped whenever {@link #entries} gains or loses one; 0 only when the cache is disabled. */
+  private long version;
   private boolean closed;
 
   PrefixCachingKvPool(KvBlockPool pool, boolean enabled) {
     this.pool = pool;
     this.enabled = enabled;
     this.blockTokens = pool.layout().blockTokens();
+    // Never 0 (that means "no prefix cache" to routers), and a random start per process: a worker restarted under the
+    // same id between two health polls must not repeat the version a router already holds for its old contents.
+    this.version = enabled ? java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 52) : 0;
   }
 
   /** One cached full block. Guarded by the pool's lock. */
   static final class Entry {
     final long key;
     final long parentKey;
+    /** Blocks before this one in its prefix. */
+    final int depth;
     final int[] tokens;
     /** Owns the block; closed on eviction. */
     final KvReservation part;
     int refs;
 
-    Entry(long key, long parentKey, int[] tokens, KvReservation part) {
+    Entry(long key, long parentKey, int depth, int[] tokens, KvReservation part) {
       this.key = key;
       this.parentKey = parentKey;
+      this.depth = depth;
       this.tokens = tokens;
       this.part = part;
     }
@@ -142,7 +157,48 @@ final class PrefixCachingKvPool implements KvBlockPool {
   private void evict(Entry e) {
     evictable.remove(e);
     entries.remove(e.key, e);
+    version++;
     e.part.close();
+  }
+
+  /** Changes whenever the set of cached blocks does; 0 when the cache is disabled. */
+  synchronized long version() {
+    return version;
+  }
+
+  /**
+   * The keys of all cached blocks, most recently used first, at most {@code maxHashes}: first those live sequences use
+   * (in use now, so most recent; shallowest first), then the evictable ones from the most recently released, so the
+   * blocks left out of a truncated digest are the ones eviction would take first. A listed block's cached parent is
+   * always listed before it. {@link PrefixCacheDigest#NONE} when the cache is disabled.
+   *
+   * @throws IllegalArgumentException if {@code maxHashes < 0}
+   */
+  synchronized PrefixCacheDigest digest(int maxHashes) {
+    if (maxHashes < 0) {
+      throw new IllegalArgumentException("maxHashes: " + maxHashes + " (expected: >= 0)");
+    }
+    if (!enabled) {
+      return PrefixCacheDigest.NONE;
+    }
+    long[] keys = new long[Math.min(maxHashes, entries.size())];
+    int n = 0;
+    if (entries.size() > evictable.size()) {
+      List<Entry> inUse = new ArrayList<>(entries.size() - evictable.size());
+      for (Entry e : entries.values()) {
+        if (e.refs > 0) {
+          inUse.add(e);
+        }
+      }
+      inUse.sort(Comparator.comparingInt((Entry e) -> e.depth).thenComparingLong(e -> e.key));
+      for (int i = 0; i < inUse.size() && n < keys.length; i++) {
+        keys[n++] = inUse.get(i).key;
+      }
+    }
+    for (var it = evictable.reversed().iterator(); it.hasNext() && n < keys.length; ) {
+      keys[n++] = it.next().key;
+    }
+    return new PrefixCacheDigest(version, keys, entries.size() > keys.length);
   }
 
   /**
@@ -154,10 +210,10 @@ final class PrefixCachingKvPool implements KvBlockPool {
       return List.of();
     }
     List<Entry> found = new ArrayList<>();
-    long parent = ROOT_KEY;
+    long parent = KvBlockHashes.ROOT;
     for (int b = 0; b < maxBlocks; b++) {
       int from = b * blockTokens;
-      long key = key(parent, prompt, from);
+      long key = KvBlockHashes.next(parent, prompt, from, blockTokens);
       Entry e = entries.get(key);
       if (e == null || e.parentKey != parent
           || !Arrays.equals(e.tokens, 0, blockTokens, prompt, from, from + blockTokens)) {
@@ -203,7 +259,7 @@ final class PrefixCachingKvPool implements KvBlockPool {
     synchronized (this) {
       int full = tokens.length / blockTokens;
       List<Entry> released = new ArrayList<>();
-      long parent = ROOT_KEY;
+      long parent = KvBlockHashes.ROOT;
       for (Entry e : shared) {
         parent = e.key;
         released.add(e);
@@ -214,11 +270,12 @@ final class PrefixCachingKvPool implements KvBlockPool {
         int size = r.blocks().size();
         if (chain && size == 1 && block < full) {
           int from = block * blockTokens;
-          long key = key(parent, tokens, from);
+          long key = KvBlockHashes.next(parent, tokens, from, blockTokens);
           Entry existing = entries.get(key);
           if (existing == null) {
-            Entry e = new Entry(key, parent, Arrays.copyOfRange(tokens, from, from + blockTokens), r);
+            Entry e = new Entry(key, parent, block, Arrays.copyOfRange(tokens, from, from + blockTokens), r);
             entries.put(key, e);
+            version++;
             e.refs = 1;
             released.add(e);
           } else {
@@ -226,6 +283,13 @@ final class PrefixCachingKvPool implements KvBlockPool {
             if (existing.parentKey != parent
                 || !Arrays.equals(existing.tokens, 0, blockTokens, tokens, from, from + blockTokens)) {
               chain = false;
+            } else {
+              // The twin of this block was cached first: use it once more, so that releasing below makes it at least
+              // as recent as the blocks cached after it (else the LRU could evict it before its own children).
+              if (existing.refs++ == 0) {
+                evictable.remove(existing);
+              }
+              released.add(existing);
             }
           }
           parent = key;
@@ -243,15 +307,6 @@ final class PrefixCachingKvPool implements KvBlockPool {
     toClose.forEach(KvReservation::close);
   }
 
-  private long key(long parent, int[] tokens, int from) {
-    long h = parent * 0x9E3779B97F4A7C15L + blockTokens;
-    for (int i = from; i < from + blockTokens; i++) {
-      h = (h ^ tokens[i]) * 0xFF51AFD7ED558CCDL;
-      h ^= h >>> 33;
-    }
-    return h;
-  }
-
   @Override
   public void close() {
     synchronized (this) {
@@ -259,6 +314,9 @@ final class PrefixCachingKvPool implements KvBlockPool {
         return;
       }
       closed = true;
+      if (!entries.isEmpty()) {
+        version++;
+      }
       entries.clear();
       evictable.clear();
     }
