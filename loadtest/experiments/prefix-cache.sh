@@ -24,6 +24,8 @@
 #   RATE           []                 open loop at this rate (req/s) instead of closed loop
 #   DURATION       [60s]  WARMUP [5s]  MAX_REQUESTS [10000]
 #   SEED           [1]
+#   BLIND_LEG      []                 non-empty: a third run, prefix-blind, with the caches on but the router ranking
+#                                     workers by load alone (--prefix-weight 0), to show what prefix-aware routing adds
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -81,15 +83,21 @@ run_config() { # name [extra ./disagg local flags...]
 # the cluster for the CPU
 "$ROOT/disagg" --help >/dev/null
 
+LEGS=(prefix-off prefix-on)
 run_config prefix-off --worker-arg=--backend-option=java.prefix-cache=false
 run_config prefix-on
+if [[ -n "${BLIND_LEG:-}" ]]; then
+  # caches on, but the router ranks workers by load alone: what prefix-aware routing adds on top of the caches
+  LEGS+=(prefix-blind)
+  run_config prefix-blind --router-arg=--prefix-weight=0
+fi
 
 echo
 echo "== prefix cache off vs on (${PREFIX_TOKENS}-token shared prefix + ${INPUT_TOKENS} tokens per request;" \
   "TTFT in ms; hit = cached / prompt tokens)"
-for name in prefix-off prefix-on; do
+for name in "${LEGS[@]}"; do
   f="$OUT/$name.json"
-  printf '%-11s requests %5s  TTFT p50 %8.1f p90 %8.1f  hit %s\n' "$name" "$(json_number "$f" .runs[0].succeeded)" \
+  printf '%-12s requests %5s  TTFT p50 %8.1f p90 %8.1f  hit %s\n' "$name" "$(json_number "$f" .runs[0].succeeded)" \
     "$(json_number "$f" .runs[0].ttft.p50)" "$(json_number "$f" .runs[0].ttft.p90)" \
     "$(awk -v h="$(json_number "$f" .runs[0].prefixCacheHitRatio)" \
       'BEGIN { if (h == "NaN") print "-"; else printf "%.1f%%", h * 100 }')"
@@ -100,4 +108,4 @@ awk -v off50="$(json_number "$OUT/prefix-off.json" .runs[0].ttft.p50)" \
   -v on90="$(json_number "$OUT/prefix-on.json" .runs[0].ttft.p90)" \
   'BEGIN { if (off50 > 0 && off90 > 0) printf "TTFT ratio on/off: p50 %.2f p90 %.2f\n", on50 / off50, on90 / off90;
            else print "TTFT ratio on/off: n/a (no TTFT with the cache off)" }'
-echo "reports: $OUT/{prefix-off,prefix-on}.{json,html}"
+echo "reports: $OUT/<leg>.{json,html,txt} for legs: ${LEGS[*]}"

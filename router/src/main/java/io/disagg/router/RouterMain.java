@@ -136,7 +136,7 @@ public final class RouterMain implements java.util.concurrent.Callable<Integer> 
 
   @Option(names = "--prefix-weight", paramLabel = "W",
       description = "Price of one new prefill token against one token of live decode KV when choosing workers; 0"
-          + " ignores prefix caches (default: 1).")
+          + " ignores prefix caches (default: 2).")
   String prefixWeight;
 
   @Option(names = "--prefix-index-max-blocks", paramLabel = "N",

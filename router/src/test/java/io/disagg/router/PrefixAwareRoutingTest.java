@@ -95,6 +95,24 @@ class PrefixAwareRoutingTest {
   }
 
   @Test
+  void generate_promptFullyCachedOnBusyDecodeWorker_servedColocatedAsFullyCached() {
+    String blockAligned = "x".repeat(63); // with BOS: 64 tokens, four whole blocks
+    try (Cluster cluster = new Cluster(1, 1, b -> b.classifier(CostModelClassifier.withDefaults()))) {
+      cluster.decode.getFirst().runningSequences = 50;
+      cluster.poll();
+      ServedBy uncached = cluster.blocking().generate(request(blockAligned)).getServedBy();
+
+      cluster.decode.getFirst().prefixCache.holds(SimulatedPrefixCache.routerTokens(blockAligned));
+      cluster.poll();
+      ServedBy cached = cluster.blocking().generate(request(blockAligned)).getServedBy();
+
+      assertThat(uncached.getMode()).isEqualTo(ServeMode.SERVE_MODE_DISAGGREGATED);
+      assertThat(cached.getMode()).isEqualTo(ServeMode.SERVE_MODE_COLOCATED);
+      assertThat(cached.getReason()).isEqualTo(ServeReasons.FULLY_CACHED);
+    }
+  }
+
+  @Test
   void healthPoll_unchangedCache_routerSendsKnownVersionSoHashesAreLeftOut() {
     try (Cluster cluster = new Cluster(0, 1)) {
       SimulatedPrefixCache cache = cluster.decode.getFirst().prefixCache;

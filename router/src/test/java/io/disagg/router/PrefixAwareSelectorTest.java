@@ -35,9 +35,10 @@ class PrefixAwareSelectorTest {
 
   @Test
   void rank_prefixHolderLoadedBeyondItsSaving_loadWins() {
-    // warm saves 160 prefill tokens but holds 20 blocks × 16 = 320 tokens of live KV.
+    // warm saves 160 prefill tokens (worth 320 at weight 2) but holds 30 blocks × 16 = 480 tokens of live KV:
+    // 2 × 40 + 480 = 560 against cold's 2 × 200 = 400.
     List<WorkerSnapshot> ranked = selector.rank(WorkerRole.DECODE, List.of(
-        Snapshots.of("warm", WorkerRole.DECODE, 2, 0, 0, 80, 100, 0),
+        Snapshots.of("warm", WorkerRole.DECODE, 2, 0, 0, 70, 100, 0),
         Snapshots.idle("cold", WorkerRole.DECODE)), REQUEST, Map.of("warm", 160));
 
     assertThat(ids(ranked)).containsExactly("cold", "warm");
@@ -45,8 +46,9 @@ class PrefixAwareSelectorTest {
 
   @Test
   void rank_higherPrefixWeight_prefersHolderDespiteLoad() {
+    // 4 × 40 + 480 = 640 against 4 × 200 = 800.
     List<WorkerSnapshot> ranked = PrefixAwareSelector.withPrefixWeight(4).rank(WorkerRole.DECODE, List.of(
-        Snapshots.of("warm", WorkerRole.DECODE, 2, 0, 0, 80, 100, 0),
+        Snapshots.of("warm", WorkerRole.DECODE, 2, 0, 0, 70, 100, 0),
         Snapshots.idle("cold", WorkerRole.DECODE)), REQUEST, Map.of("warm", 160));
 
     assertThat(ids(ranked)).containsExactly("warm", "cold");
@@ -72,13 +74,14 @@ class PrefixAwareSelectorTest {
 
   @Test
   void rank_prefillWorkers_cacheAndQueueTradeOneForOne() {
-    // a: 150 tokens queued, 160 cached → 190; b: nothing queued, nothing cached → 200; c: 100 queued → 300.
-    List<WorkerSnapshot> ranked = selector.rank(WorkerRole.PREFILL, List.of(
+    // b: nothing queued or cached → 200; a: 160 cached but 250 queued → 40 + 250 = 290; c: 100 queued → 300. The
+    // prefix weight (here 50, which would put a first) does not apply: cached and queued tokens are both prefill work.
+    List<WorkerSnapshot> ranked = PrefixAwareSelector.withPrefixWeight(50).rank(WorkerRole.PREFILL, List.of(
         Snapshots.of("c", WorkerRole.PREFILL, 0, 1, 100, 0, 0, 0),
         Snapshots.idle("b", WorkerRole.PREFILL),
-        Snapshots.of("a", WorkerRole.PREFILL, 0, 1, 150, 0, 0, 0)), REQUEST, Map.of("a", 160));
+        Snapshots.of("a", WorkerRole.PREFILL, 0, 1, 250, 0, 0, 0)), REQUEST, Map.of("a", 160));
 
-    assertThat(ids(ranked)).containsExactly("a", "b", "c");
+    assertThat(ids(ranked)).containsExactly("b", "a", "c");
   }
 
   @Test

@@ -157,7 +157,7 @@ class RouterSettingsTest {
     RouterSettings set = RouterSettings.resolve(with(base, "prefix-weight", "2.5"),
         Map.of("DISAGG_PREFIX_INDEX_MAX_BLOCKS", "4096"));
 
-    assertThat(defaults.policy().prefixWeight()).isEqualTo(1.0);
+    assertThat(defaults.policy().prefixWeight()).isEqualTo(2.0);
     assertThat(defaults.policy().prefixIndexMaxBlocks()).isEqualTo(1 << 20);
     assertThat(set.policy().prefixWeight()).isEqualTo(2.5);
     assertThat(set.policy().prefixIndexMaxBlocks()).isEqualTo(4096);
