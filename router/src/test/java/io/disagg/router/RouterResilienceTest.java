@@ -75,6 +75,33 @@ class RouterResilienceTest {
   }
 
   @Test
+  void generate_workerConnectionClosedMidStream_clientSeesUnavailable() {
+    try (Cluster cluster = new Cluster(0, 1)) {
+      // What gRPC reports in some races when the worker's process dies under a live call.
+      cluster.decode.getFirst().failAfterFirstChunk = Status.UNKNOWN.withDescription("channel closed");
+
+      assertThatThrownBy(() -> cluster.blocking().generate(GenerateRequest.newBuilder().setText("hello")
+          .setMaxTokens(8).build()))
+          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            assertThat(e.getStatus().getDescription()).contains("connection to the worker lost");
+          });
+    }
+  }
+
+  @Test
+  void generate_workerFailsWithOtherUnknownError_passedThrough() {
+    try (Cluster cluster = new Cluster(0, 1)) {
+      cluster.decode.getFirst().failAfterFirstChunk = Status.UNKNOWN.withDescription("something odd");
+
+      assertThatThrownBy(() -> cluster.blocking().generate(GenerateRequest.newBuilder().setText("hello")
+          .setMaxTokens(8).build()))
+          .isInstanceOfSatisfying(StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNKNOWN));
+    }
+  }
+
+  @Test
   void generate_decodeWorkerKilledUnderLoad_breakerOpensAndOthersServeWithinDeadline() throws Exception {
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
     try (Cluster cluster = new Cluster(0, 3, b -> b.meterRegistry(meters)

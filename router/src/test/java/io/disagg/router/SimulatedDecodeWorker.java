@@ -43,6 +43,8 @@ final class SimulatedDecodeWorker implements AutoCloseable {
 
   volatile boolean refuseReservations;
   volatile boolean refuseColocated;
+  /** When set, a Decode stream ends with this status after its first chunk, as if the worker died mid-stream. */
+  volatile io.grpc.Status failAfterFirstChunk;
   /** Chunks sent before the stream stalls (until cancelled); negative = never stall. */
   volatile int stallAfterChunks = -1;
   volatile boolean ready = true;
@@ -252,6 +254,12 @@ final class SimulatedDecodeWorker implements AutoCloseable {
           chunk.setPrefillUs(10L * prompt.size()).setQueuedUs(3).setCachedPromptTokens(cachedPromptTokens);
         }
         call.onNext(chunk.build());
+        io.grpc.Status failure = failAfterFirstChunk;
+        if (failure != null && !done) {
+          done = true;
+          call.onError(failure.asRuntimeException());
+          return;
+        }
         if (done) {
           reservations.remove(request.getReservationId());
           call.onCompleted();

@@ -848,7 +848,22 @@ public final class GenerationCall implements GenerateCall {
       return Status.UNAVAILABLE.withDescription("the worker cancelled the call (" + brief(status) + ")")
           .withCause(status.getCause());
     }
+    if (status.getCode() == Status.Code.UNKNOWN && connectionLost(status)) {
+      // gRPC reports a connection that closes under a live call as UNKNOWN "channel closed" in some races (as
+      // UNAVAILABLE in others): either way the worker went away, which clients and breakers must see as UNAVAILABLE.
+      return Status.UNAVAILABLE.withDescription("connection to the worker lost (" + brief(status) + ")")
+          .withCause(status.getCause());
+    }
     return status;
+  }
+
+  private static boolean connectionLost(Status status) {
+    for (Throwable t = status.getCause(); t != null; t = t.getCause()) {
+      if (t instanceof java.io.IOException) {
+        return true;
+      }
+    }
+    return "channel closed".equalsIgnoreCase(status.getDescription());
   }
 
   private static boolean clientCaused(Status status) {

@@ -6,6 +6,7 @@ import io.disagg.backend.spi.KvBlockHashes;
 import io.disagg.proto.v1.PrefixCacheDigest;
 import io.disagg.router.PrefixCacheIndex;
 import io.disagg.router.WorkerSnapshot;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -34,8 +35,8 @@ public final class PrefixIndex implements PrefixCacheIndex {
   private final Cache<Long, Set<String>> workersByBlock;
   private final ConcurrentMap<String, Known> byWorker = new ConcurrentHashMap<>();
 
-  /** What the index last took from one worker. */
-  private record Known(long version, Set<Long> hashes) {}
+  /** What the index last took from one worker: its digest version and hashes, sorted and distinct. */
+  private record Known(long version, long[] hashes) {}
 
   public PrefixIndex(long maxBlocks) {
     if (maxBlocks < 1) {
@@ -65,22 +66,25 @@ public final class PrefixIndex implements PrefixCacheIndex {
       return;
     }
     int count = Math.min(digest.getBlockHashesCount(), MAX_HASHES_PER_WORKER);
-    Set<Long> now = HashSet.newHashSet(count);
+    long[] now = new long[count];
     for (int i = 0; i < count; i++) {
-      now.add(digest.getBlockHashes(i));
+      now[i] = digest.getBlockHashes(i);
     }
+    now = Arrays.stream(now).sorted().distinct().toArray();
     // One digest per worker at a time (polls of one worker do not overlap), so the diff below is against what the
-    // index really holds for it.
+    // index really holds for it. Both arrays are sorted: one merge pass finds what left and what came.
     Known before = byWorker.put(workerId, new Known(digest.getVersion(), now));
-    Set<Long> old = before == null ? Set.of() : before.hashes();
-    for (Long hash : old) {
-      if (!now.contains(hash)) {
-        workersByBlock.asMap().computeIfPresent(hash, (h, workers) -> without(workers, workerId));
-      }
-    }
-    for (Long hash : now) {
-      if (!old.contains(hash)) {
-        workersByBlock.asMap().compute(hash, (h, workers) -> with(workers, workerId));
+    long[] old = before == null ? new long[0] : before.hashes();
+    int i = 0;
+    int j = 0;
+    while (i < old.length || j < now.length) {
+      if (j == now.length || (i < old.length && old[i] < now[j])) {
+        workersByBlock.asMap().computeIfPresent(old[i++], (h, workers) -> without(workers, workerId));
+      } else if (i == old.length || now[j] < old[i]) {
+        workersByBlock.asMap().compute(now[j++], (h, workers) -> with(workers, workerId));
+      } else {
+        i++;
+        j++;
       }
     }
   }
@@ -89,7 +93,7 @@ public final class PrefixIndex implements PrefixCacheIndex {
   public void forget(String workerId) {
     Known before = byWorker.remove(workerId);
     if (before != null) {
-      for (Long hash : before.hashes()) {
+      for (long hash : before.hashes()) {
         workersByBlock.asMap().computeIfPresent(hash, (h, workers) -> without(workers, workerId));
       }
     }

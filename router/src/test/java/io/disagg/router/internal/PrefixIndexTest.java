@@ -128,6 +128,33 @@ class PrefixIndexTest {
   }
 
   @Test
+  void apply_digestLongerThanPerWorkerCap_keepsOnlyItsMostRecentHashes() {
+    PrefixIndex index = new PrefixIndex(1 << 20);
+    PrefixCacheDigest.Builder d = PrefixCacheDigest.newBuilder().setVersion(1).setIncluded(true);
+    for (long h = 0; h < PrefixIndex.MAX_HASHES_PER_WORKER + 10; h++) {
+      d.addBlockHashes(h);
+    }
+
+    index.apply("a", d.build());
+
+    assertThat(index.indexedBlocks()).isEqualTo(PrefixIndex.MAX_HASHES_PER_WORKER);
+  }
+
+  @Test
+  void apply_duplicateHashesInDigest_countedOnce() {
+    PrefixIndex index = new PrefixIndex(1000);
+    long[] chain = KvBlockHashes.chain(range(0, 8), BLOCK, Integer.MAX_VALUE);
+
+    index.apply("a", PrefixCacheDigest.newBuilder().setVersion(1).setIncluded(true)
+        .addBlockHashes(chain[0]).addBlockHashes(chain[0]).addBlockHashes(chain[1]).build());
+    index.apply("a", PrefixCacheDigest.newBuilder().setVersion(2).setIncluded(true)
+        .addBlockHashes(chain[0]).build());
+
+    assertThat(index.indexedBlocks()).isEqualTo(1);
+    assertThat(index.cachedPrefixTokens(worker("a", BLOCK), prompt(range(0, 8)))).isEqualTo(4);
+  }
+
+  @Test
   void constructor_nonPositiveBound_rejected() {
     assertThatThrownBy(() -> new PrefixIndex(0)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("maxBlocks");
