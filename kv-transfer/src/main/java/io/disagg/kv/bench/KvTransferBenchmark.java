@@ -65,21 +65,75 @@ public final class KvTransferBenchmark {
    * (force the NIO transport), {@code --frame-bytes N} (client DATA frame size; default the client's).
    */
   public static void main(String[] args) throws Exception {
+    try {
+      if (!parse(args)) {
+        System.out.println(USAGE);
+        return;
+      }
+    } catch (IllegalArgumentException e) {
+      System.err.println("disagg bench kv-transfer: " + e.getMessage() + "\n" + USAGE);
+      System.exit(2);
+      return;
+    }
+    run();
+  }
+
+  private static final String USAGE = """
+      usage: disagg bench kv-transfer [--transports tcp,uds] [--sizes-mib 1,16,256 --reps 60,12,5] [--nio]
+                                      [--frame-bytes N]""";
+
+  /** Reads the options into the fields; false for --help. */
+  private static boolean parse(String[] args) {
     for (int i = 0; i < args.length; i++) {
-      switch (args[i]) {
-        case "--transports" -> TRANSPORTS = List.of(args[++i].split(","));
-        case "--sizes-mib" -> SIZES = Arrays.stream(args[++i].split(",")).mapToLong(v -> Long.parseLong(v) * MIB)
-            .toArray();
-        case "--reps" -> REPS = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
-        case "--nio" -> preferNative = false;
-        case "--frame-bytes" -> frameBytes = Integer.parseInt(args[++i]);
-        default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (expected: --transports, --sizes-mib, --reps, --nio, --frame-bytes)");
+      String flag = args[i];
+      if (flag.equals("--help") || flag.equals("-h")) {
+        return false;
+      }
+      if (flag.equals("--nio")) {
+        preferNative = false;
+        continue;
+      }
+      if (i + 1 >= args.length) {
+        throw new IllegalArgumentException(flag + ": missing value");
+      }
+      String value = args[++i];
+      try {
+        switch (flag) {
+          case "--transports" -> {
+            TRANSPORTS = List.of(value.split(","));
+            for (String t : TRANSPORTS) {
+              if (!t.equals("tcp") && !t.equals("uds")) {
+                throw new IllegalArgumentException("--transports: " + t + " (expected: tcp or uds)");
+              }
+            }
+          }
+          case "--sizes-mib" -> SIZES = Arrays.stream(value.split(",")).mapToLong(v -> positive(flag, v) * MIB)
+              .toArray();
+          case "--reps" -> REPS = Arrays.stream(value.split(",")).mapToInt(v -> (int) positive(flag, v)).toArray();
+          case "--frame-bytes" -> frameBytes = (int) positive(flag, value);
+          default -> throw new IllegalArgumentException("unknown option " + flag
+              + " (expected: --transports, --sizes-mib, --reps, --nio, --frame-bytes)");
+        }
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(flag + ": '" + value + "' (expected: comma-separated positive integers)");
       }
     }
     if (REPS.length != SIZES.length) {
-      throw new IllegalArgumentException("--reps: " + REPS.length + " values (expected: one per size)");
+      throw new IllegalArgumentException("--reps: " + REPS.length + " values (expected: one per size, "
+          + SIZES.length + ")");
     }
+    return true;
+  }
+
+  private static long positive(String flag, String value) {
+    long v = Long.parseLong(value.strip());
+    if (v < 1 || v > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(flag + ": " + value + " (expected: 1.." + Integer.MAX_VALUE + ")");
+    }
+    return v;
+  }
+
+  private static void run() throws Exception {
     int maxBlocks = (int) (Arrays.stream(SIZES).max().orElseThrow() / LAYOUT.blockBytes());
     Path dir = Files.createTempDirectory("kv-bench");
     byte[] secret = new byte[32];
