@@ -6,6 +6,7 @@ import io.disagg.backend.spi.KvBlockPool;
 import io.disagg.backend.spi.KvLayout;
 import io.disagg.backend.spi.KvPoolExhaustedException;
 import io.disagg.backend.spi.KvReservation;
+import io.disagg.backend.spi.SingleOwnerKvReservation;
 import io.disagg.backend.spi.PrefixCacheDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -14,7 +15,6 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The Java backend's KV pool: an SPI pool plus a block-granular prefix cache.
@@ -324,14 +324,12 @@ final class PrefixCachingKvPool implements KvBlockPool {
   }
 
   /** A reservation made of one-block parts of the underlying pool. */
-  final class Held implements KvReservation {
+  final class Held extends SingleOwnerKvReservation {
     private final List<KvReservation> parts;
-    private final List<KvBlock> blocks;
-    private final AtomicBoolean held = new AtomicBoolean(true);
 
     Held(List<KvReservation> parts) {
+      super(parts.stream().map(p -> p.blocks().getFirst()).toList());
       this.parts = List.copyOf(parts);
-      this.blocks = this.parts.stream().map(p -> p.blocks().getFirst()).toList();
     }
 
     /** Whether this reservation came from {@code owner}. */
@@ -345,33 +343,13 @@ final class PrefixCachingKvPool implements KvBlockPool {
     }
 
     @Override
-    public List<KvBlock> blocks() {
-      return blocks;
-    }
-
-    @Override
-    public boolean isHeld() {
-      return held.get();
-    }
-
-    @Override
-    public KvReservation handOver() {
-      if (!held.compareAndSet(true, false)) {
-        throw new IllegalStateException("reservation already released or handed over");
-      }
+    protected KvReservation successor() {
       return new Held(parts);
     }
 
     @Override
-    public void close() {
-      if (held.compareAndSet(true, false)) {
-        parts.forEach(KvReservation::close);
-      }
-    }
-
-    @Override
-    public String toString() {
-      return "KvReservation[" + blocks.size() + " blocks, held=" + held.get() + "]";
+    protected void release() {
+      parts.forEach(KvReservation::close);
     }
   }
 }

@@ -5,12 +5,12 @@ import io.disagg.backend.spi.KvBlockPool;
 import io.disagg.backend.spi.KvLayout;
 import io.disagg.backend.spi.KvPoolExhaustedException;
 import io.disagg.backend.spi.KvReservation;
+import io.disagg.backend.spi.SingleOwnerKvReservation;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /** A fixed set of blocks carved from one shared-arena allocation; a free list under a lock hands them out. */
 public final class OffHeapKvBlockPool implements KvBlockPool {
@@ -100,42 +100,20 @@ public final class OffHeapKvBlockPool implements KvBlockPool {
 
   private record Block(int index, MemorySegment segment) implements KvBlock {}
 
-  private final class Reservation implements KvReservation {
-    private final List<KvBlock> blocks;
-    private final AtomicBoolean held = new AtomicBoolean(true);
-
+  private final class Reservation extends SingleOwnerKvReservation {
     Reservation(List<KvBlock> blocks) {
-      this.blocks = List.copyOf(blocks);
+      super(blocks);
     }
 
     @Override
-    public List<KvBlock> blocks() {
-      return blocks;
+    protected KvReservation successor() {
+      return new Reservation(blocks());
     }
 
     @Override
-    public boolean isHeld() {
-      return held.get();
-    }
-
-    @Override
-    public KvReservation handOver() {
-      if (!held.compareAndSet(true, false)) {
-        throw new IllegalStateException("reservation already released or handed over");
-      }
-      return new Reservation(blocks);
-    }
-
-    @Override
-    public void close() {
-      if (held.compareAndSet(true, false)) {
-        release(blocks);
-      }
-    }
-
-    @Override
-    public String toString() {
-      return "KvReservation[" + blocks.size() + " blocks, held=" + held.get() + "]";
+    protected void release() {
+      OffHeapKvBlockPool.this.release(blocks());
     }
   }
+
 }
