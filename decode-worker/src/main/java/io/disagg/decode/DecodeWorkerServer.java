@@ -126,6 +126,7 @@ public final class DecodeWorkerServer extends AbstractWorkerServer<DecodeWorkerS
         .setQueueDepth(engine.queueDepth())
         .setTokensInFlight(engine.runningSequences())
         .setRunningSequences(engine.runningSequences())
+        .setReservedKvBlocks(reservedBlocks())
         .setKvAddress(kvAddress)
         .build();
   }

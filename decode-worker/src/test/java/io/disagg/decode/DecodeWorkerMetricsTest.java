@@ -99,6 +99,7 @@ class DecodeWorkerMetricsTest {
     assertThat(after.value("disagg_worker_batch_size_count", Map.of("phase", "decode"))).isEqualTo(11);
     assertThat(after.value("disagg_worker_step_seconds_count", Map.of("phase", "decode"))).isEqualTo(11);
     assertThat(after.value("disagg_worker_kv_blocks", Map.of("state", "reserved"))).isEqualTo(reserved);
+    assertThat(server.health().getReservedKvBlocks()).as("Health reports the same reservation").isEqualTo(reserved);
     assertThat(after.value("disagg_worker_kv_blocks", Map.of("state", "free"))
         + after.value("disagg_worker_kv_blocks", Map.of("state", "used"))
         + after.value("disagg_worker_kv_blocks", Map.of("state", "reserved")))

@@ -96,6 +96,27 @@ class RouterMetricsEndpointTest {
   }
 
   @Test
+  void metrics_workerKvBlocks_splitIntoFreeReservedAndUsedAsReported() throws Exception {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    try (Cluster cluster = new Cluster(0, 1, b -> b.meterRegistry(registry));
+        MetricsServer server = MetricsServer.start(registry, "127.0.0.1", 0)) {
+      SimulatedDecodeWorker worker = cluster.decode.getFirst();
+      worker.freeKvBlocks = 700;
+      worker.reservedKvBlocks = 100;
+      cluster.poll();
+
+      PrometheusText text = PrometheusText.parse(scrape(server));
+
+      Map<String, Double> byState = new java.util.HashMap<>();
+      for (String state : List.of("free", "reserved", "used")) {
+        byState.put(state, text.find("disagg_router_worker_kv_blocks", Map.of("worker", worker.address(),
+            "state", state)).getFirst().value());
+      }
+      assertThat(byState).containsExactlyInAnyOrderEntriesOf(Map.of("free", 700.0, "reserved", 100.0, "used", 200.0));
+    }
+  }
+
+  @Test
   void parser_malformedExposition_isRejected() {
     assertThatThrownBy(() -> PrometheusText.parse("# TYPE a counter\na_total{x=\"1} 1\n"))
         .isInstanceOf(RuntimeException.class);

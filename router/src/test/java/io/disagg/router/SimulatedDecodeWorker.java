@@ -52,6 +52,7 @@ final class SimulatedDecodeWorker implements AutoCloseable {
   volatile int runningSequences;
   volatile int queueDepth;
   volatile int freeKvBlocks = 1000;
+  volatile int reservedKvBlocks;
   /** Colocated answers report this many prompt tokens as taken from the prefix cache. */
   volatile int cachedPromptTokens;
   /** The prefix cache this worker reports: its digest's block hashes, and the version naming them. */
@@ -185,6 +186,7 @@ final class SimulatedDecodeWorker implements AutoCloseable {
           .setRunningSequences(runningSequences)
           .setTokensInFlight(runningSequences)
           .setFreeKvBlocks(freeKvBlocks)
+          .setReservedKvBlocks(reservedKvBlocks)
           .setTotalKvBlocks(totalKvBlocks)
           .setBlockTokens(16)
           .setKvAddress(kvAddress())

@@ -75,8 +75,11 @@ public final class RouterMetrics {
       Gauge.builder("disagg.router.worker_kv_blocks", w, h -> h.snapshot().freeKvBlocks())
           .tags("worker", w.id(), "role", tag(w.role()), "state", "free")
           .description("KV cache blocks by state, as last reported").register(registry);
-      Gauge.builder("disagg.router.worker_kv_blocks", w,
-              h -> Math.max(0, h.snapshot().totalKvBlocks() - h.snapshot().freeKvBlocks()))
+      Gauge.builder("disagg.router.worker_kv_blocks", w, WorkerHandle::reportedReservedKvBlocks)
+          .tags("worker", w.id(), "role", tag(w.role()), "state", "reserved")
+          .description("KV cache blocks by state, as last reported").register(registry);
+      Gauge.builder("disagg.router.worker_kv_blocks", w, h -> Math.max(0,
+              h.snapshot().totalKvBlocks() - h.snapshot().freeKvBlocks() - h.reportedReservedKvBlocks()))
           .tags("worker", w.id(), "role", tag(w.role()), "state", "used")
           .description("KV cache blocks by state, as last reported").register(registry);
       for (CircuitBreaker.State state : CircuitBreaker.State.values()) {

@@ -97,6 +97,12 @@ public final class WorkerHandle {
   }
 
   /** Records a health report and decides whether the worker is in rotation. */
+  /** KV blocks the worker's last report says ReserveKv reservations hold (not free, not running sequences'). */
+  int reportedReservedKvBlocks() {
+    WorkerHealth health = state.health();
+    return health == null ? 0 : health.getReservedKvBlocks();
+  }
+
   void applyHealth(WorkerHealth health, String modelSha256) {
     String reason = rejectReason(health, modelSha256);
     // The report now includes everything the router started before it, so the correction starts over.
