@@ -1,6 +1,8 @@
 package io.disagg.router;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * How much of a prompt a worker already holds in its prefix cache, so worker selection and the serve-mode decision
@@ -18,6 +20,19 @@ public interface PrefixCacheIndex {
    * the prompt length are clamped by the router.
    */
   int cachedPrefixTokens(WorkerSnapshot worker, List<Integer> promptTokenIds);
+
+  /**
+   * {@link #cachedPrefixTokens(WorkerSnapshot, List)} for each of {@code workers}, keyed by worker id (every worker
+   * present, 0 when unknown). The default asks one worker at a time; an index that hashes the prompt overrides it to
+   * hash once per request instead of once per worker.
+   */
+  default Map<String, Integer> cachedPrefixTokens(List<WorkerSnapshot> workers, List<Integer> promptTokenIds) {
+    Map<String, Integer> cached = new LinkedHashMap<>();
+    for (WorkerSnapshot w : workers) {
+      cached.put(w.id(), cachedPrefixTokens(w, promptTokenIds));
+    }
+    return cached;
+  }
 
   /** Knows nothing: every prompt is uncached everywhere. */
   static PrefixCacheIndex none() {

@@ -34,7 +34,6 @@ import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -196,14 +195,10 @@ public final class GenerationCall implements GenerateCall {
     } else if (forced == ServeMode.SERVE_MODE_COLOCATED) {
       decision = ServeDecision.colocated(ServeReasons.FORCED);
     }
-    cachedPrefixTokens = new LinkedHashMap<>();
-    for (WorkerSnapshot w : decodes) {
-      cachedPrefixTokens.put(w.id(), ctx.prefixCache().cachedPrefixTokens(w, req.promptTokenIds()));
-    }
-    for (WorkerSnapshot w : prefills) {
-      cachedPrefixTokens.put(w.id(), ctx.prefixCache().cachedPrefixTokens(w, req.promptTokenIds()));
-    }
-    Map<String, Integer> cached = cachedPrefixTokens;
+    List<WorkerSnapshot> candidates = new ArrayList<>(decodes);
+    candidates.addAll(prefills);
+    Map<String, Integer> cached = ctx.prefixCache().cachedPrefixTokens(candidates, req.promptTokenIds());
+    cachedPrefixTokens = cached;
     List<WorkerSnapshot> rankedDecodes = ctx.selector().rank(WorkerRole.DECODE, decodes, req.facts(), cached);
     if (decision == null) {
       decision = ctx.classifier().classify(

@@ -6,9 +6,13 @@ import io.disagg.backend.spi.KvBlockHashes;
 import io.disagg.proto.v1.PrefixCacheDigest;
 import io.disagg.router.PrefixCacheIndex;
 import io.disagg.router.WorkerSnapshot;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -130,25 +134,38 @@ public final class PrefixIndex implements PrefixCacheIndex {
 
   @Override
   public int cachedPrefixTokens(WorkerSnapshot worker, List<Integer> promptTokenIds) {
-    int blockTokens = worker.blockTokens();
-    if (blockTokens <= 0 || !byWorker.containsKey(worker.id())) {
-      return 0;
-    }
-    int[] tokens = new int[promptTokenIds.size() / blockTokens * blockTokens];
-    for (int i = 0; i < tokens.length; i++) {
-      tokens[i] = promptTokenIds.get(i);
-    }
-    long parent = KvBlockHashes.ROOT;
-    int matched = 0;
-    for (int from = 0; from < tokens.length; from += blockTokens) {
-      parent = KvBlockHashes.next(parent, tokens, from, blockTokens);
-      Set<String> holders = workersByBlock.getIfPresent(parent);
-      if (holders == null || !holders.contains(worker.id())) {
-        break;
+    return cachedPrefixTokens(List.of(worker), promptTokenIds).get(worker.id());
+  }
+
+  /** Hashes the prompt's blocks once per block size among {@code workers} and walks every worker's chain with it. */
+  @Override
+  public Map<String, Integer> cachedPrefixTokens(List<WorkerSnapshot> workers, List<Integer> promptTokenIds) {
+    Map<String, Integer> cached = new LinkedHashMap<>();
+    Map<Integer, List<String>> knownByBlockTokens = new HashMap<>();
+    for (WorkerSnapshot w : workers) {
+      cached.put(w.id(), 0);
+      if (w.blockTokens() > 0 && byWorker.containsKey(w.id())) {
+        knownByBlockTokens.computeIfAbsent(w.blockTokens(), k -> new ArrayList<>()).add(w.id());
       }
-      matched += blockTokens;
     }
-    return matched;
+    int[] tokens = knownByBlockTokens.isEmpty() ? new int[0]
+        : promptTokenIds.stream().mapToInt(Integer::intValue).toArray();
+    knownByBlockTokens.forEach((blockTokens, ids) -> {
+      List<String> matching = new ArrayList<>(ids);
+      long parent = KvBlockHashes.ROOT;
+      for (int from = 0; from + blockTokens <= tokens.length && !matching.isEmpty(); from += blockTokens) {
+        parent = KvBlockHashes.next(parent, tokens, from, blockTokens);
+        Set<String> holders = workersByBlock.getIfPresent(parent);
+        if (holders == null) {
+          break;
+        }
+        matching.removeIf(id -> !holders.contains(id));
+        for (String id : matching) {
+          cached.merge(id, blockTokens, Integer::sum);
+        }
+      }
+    });
+    return cached;
   }
 
   @Override

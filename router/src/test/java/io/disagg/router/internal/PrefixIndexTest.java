@@ -155,6 +155,25 @@ class PrefixIndexTest {
   }
 
   @Test
+  void cachedPrefixTokens_manyWorkersAtOnce_sameAnswersAsOneByOne() {
+    PrefixIndex index = new PrefixIndex(1000);
+    index.apply("long", digest(1, range(0, 12)));
+    index.apply("short", digest(1, range(0, 4)));
+    index.apply("other", digest(1, range(50, 62)));
+    List<WorkerSnapshot> workers = List.of(worker("long", BLOCK), worker("short", BLOCK), worker("other", BLOCK),
+        worker("unknown", BLOCK), worker("long8", 8));
+    List<Integer> prompt = prompt(range(0, 14));
+
+    java.util.Map<String, Integer> all = index.cachedPrefixTokens(workers, prompt);
+
+    assertThat(all).containsExactlyInAnyOrderEntriesOf(
+        java.util.Map.of("long", 12, "short", 4, "other", 0, "unknown", 0, "long8", 0));
+    for (WorkerSnapshot w : workers) {
+      assertThat(index.cachedPrefixTokens(w, prompt)).as(w.id()).isEqualTo(all.get(w.id()));
+    }
+  }
+
+  @Test
   void constructor_nonPositiveBound_rejected() {
     assertThatThrownBy(() -> new PrefixIndex(0)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("maxBlocks");
