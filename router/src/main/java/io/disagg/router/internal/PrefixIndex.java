@@ -27,8 +27,8 @@ import java.util.concurrent.ConcurrentMap;
  * because a worker can reuse only an unbroken prefix.
  *
  * <p>What the index says may lag the worker by one health interval; the worker's own cache lookup is authoritative, so
- * a stale entry costs a less good choice, never a wrong answer. Thread-safe: digests arrive on gRPC threads while
- * lookups run on others.
+ * a stale entry costs a less good choice, never a wrong answer. Thread-safe: digests arrive on gRPC threads (applied one
+ * at a time; they come once per health interval) while lookups run on others without locking.
  */
 public final class PrefixIndex implements PrefixCacheIndex {
   /** Default bound on indexed block hashes: 8 MiB of hashes before per-entry overhead. */
@@ -61,7 +61,7 @@ public final class PrefixIndex implements PrefixCacheIndex {
    * Takes a worker's digest. A digest without hashes ({@code included} false) confirms the version the index holds,
    * or, when the version differs (the worker restarted or the index forgot it), changes nothing until a full one comes.
    */
-  public void apply(String workerId, PrefixCacheDigest digest) {
+  public synchronized void apply(String workerId, PrefixCacheDigest digest) {
     if (digest.getVersion() == 0) {
       forget(workerId);
       return;
@@ -75,8 +75,8 @@ public final class PrefixIndex implements PrefixCacheIndex {
       now[i] = digest.getBlockHashes(i);
     }
     now = Arrays.stream(now).sorted().distinct().toArray();
-    // One digest per worker at a time (polls of one worker do not overlap), so the diff below is against what the
-    // index really holds for it. Both arrays are sorted: one merge pass finds what left and what came.
+    // Updates are serialized (a manual poll may overlap the scheduled one), so the diff below is against what the
+    // index really holds for the worker. Both arrays are sorted: one merge pass finds what left and what came.
     Known before = byWorker.put(workerId, new Known(digest.getVersion(), now));
     long[] old = before == null ? new long[0] : before.hashes();
     int i = 0;
@@ -94,7 +94,7 @@ public final class PrefixIndex implements PrefixCacheIndex {
   }
 
   /** Drops everything the index knows about a worker (it stopped answering: its cache may be gone). */
-  public void forget(String workerId) {
+  public synchronized void forget(String workerId) {
     Known before = byWorker.remove(workerId);
     if (before != null) {
       for (long hash : before.hashes()) {
