@@ -23,7 +23,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.lang.foreign.MemorySegment;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -63,7 +62,8 @@ public final class KvTransferClient implements AutoCloseable {
     this.sslContext = b.sslContext;
     this.pool = new ConnectionPool(this::connect, b.maxConnectionsPerPeer, b.maxPendingPerPeer);
     this.handlerConfig = new ClientHandler.Config(new Handshake(b.secret), new KvMeters(b.meterRegistry, "send"),
-        b.nanoTime, b.random, b.maxDataFrameBytes, b.responseTimeout.toNanos(), pool);
+        b.nanoTime, b.random, b.maxDataFrameBytes, b.responseTimeout.toNanos(), b.transferIdleTimeout.toNanos(),
+        b.idleTimeout.toNanos(), pool);
   }
 
   public static Builder builder() {
@@ -151,8 +151,6 @@ public final class KvTransferClient implements AutoCloseable {
               p.addLast(sslContext.newHandler(ch.alloc(), target.isUnix() ? null : target.host(),
                   target.isUnix() ? -1 : target.port()));
             }
-            p.addLast(new IdleStateHandler(true, 0, config.transferIdleTimeout.toNanos(),
-                config.idleTimeout.toNanos(), TimeUnit.NANOSECONDS));
             p.addLast(new FrameDecoder(KvTransferServer.MAX_CONTROL_BYTES, config.maxDataFrameBytes));
             p.addLast(FrameEncoder.INSTANCE);
             p.addLast(handler);
@@ -262,7 +260,10 @@ public final class KvTransferClient implements AutoCloseable {
       return this;
     }
 
-    /** How long the receiver may leave the socket unwritable mid-transfer (default 30 s). */
+    /**
+     * How long queued payload may sit without reaching the socket mid-transfer (the receiver stopped reading) before
+     * the transfer fails with TIMEOUT (default 30 s); checked every quarter of the shorter of the two idle timeouts.
+     */
     public Builder transferIdleTimeout(Duration d) {
       this.transferIdleTimeout = KvTransferServer.checkPositive("transferIdleTimeout", d);
       return this;

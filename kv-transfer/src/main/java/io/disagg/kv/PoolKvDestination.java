@@ -32,6 +32,8 @@ import java.util.concurrent.CompletableFuture;
 public final class PoolKvDestination implements KvDestination {
   private final KvBlockPool pool;
   private final ModelFingerprint fingerprint;
+  /** {@link ModelFingerprint#value()} builds a string per call; a header is checked against it per transfer. */
+  private final String fingerprintValue;
   private final int maxRememberedFailures;
   private final Map<String, KvReservation> reservations = new HashMap<>();
   private final Map<String, CompletableFuture<ReceivedKv>> waiting = new HashMap<>();
@@ -41,6 +43,7 @@ public final class PoolKvDestination implements KvDestination {
   private PoolKvDestination(Builder b) {
     this.pool = b.pool;
     this.fingerprint = b.fingerprint;
+    this.fingerprintValue = b.fingerprint.value();
     this.maxRememberedFailures = b.maxRememberedFailures;
   }
 
@@ -136,9 +139,9 @@ public final class PoolKvDestination implements KvDestination {
 
   private void checkFingerprint(KvTransferHeader h) {
     KvLayout l = fingerprint.layout();
-    if (!fingerprint.value().equals(h.getModelFingerprint())) {
+    if (!fingerprintValue.equals(h.getModelFingerprint())) {
       throw new KvTransferException(Reason.FINGERPRINT_MISMATCH,
-          "sender fingerprint " + h.getModelFingerprint() + ", receiver " + fingerprint.value());
+          "sender fingerprint " + h.getModelFingerprint() + ", receiver " + fingerprintValue);
     }
     if (h.getLayers() != l.layers() || h.getKvHeads() != l.kvHeads() || h.getHeadDim() != l.headDim()
         || h.getBlockTokens() != l.blockTokens() || h.getBlockBytes() != l.blockBytes()

@@ -209,6 +209,49 @@ class KvTransferFailureTest {
   }
 
   @Test
+  void transfer_receiverStopsReading_senderTimesOutAndBothSidesRelease() throws Exception {
+    try (Peers peers = new Peers(LAYOUT, 32, 32, dir, b -> b.transferIdleTimeout(Duration.ofSeconds(2)),
+        b -> b.transferIdleTimeout(Duration.ofMillis(300)));
+        KvReservation source = TestKv.randomCache(peers.senderPool, 32 * 32, 13);
+        FaultyProxy proxy = new FaultyProxy(new InetSocketAddress("127.0.0.1", peers.tcp().port()), 1_000_000,
+            FaultyProxy.Fault.STALL)) {
+      KvExport export = export(peers, source, "stall", 32 * 32);
+      CompletableFuture<ReceivedKv> arrived = peers.destination.await("stall");
+      CompletableFuture<TransferResult> push = peers.client.push(
+          KvAddress.tcp("127.0.0.1", proxy.port()), KvTransferHeaders.forExport(export, ""), export);
+      Throwable sender = catchThrowable(() -> push.get(20, TimeUnit.SECONDS)).getCause();
+      assertThat(sender).isInstanceOf(KvTransferException.class).hasMessageContaining("stopped reading");
+      assertThat(((KvTransferException) sender).reason()).isEqualTo(Reason.TIMEOUT);
+      assertThat(reasonOf(arrived)).isEqualTo(Reason.TIMEOUT);
+      assertPoolsWhole(peers, 32);
+      assertThat(peers.clientCount("disagg.kv.transfer.failed", "reason", "TIMEOUT")).isEqualTo(1);
+      assertThat(peers.client.openConnections(KvAddress.tcp("127.0.0.1", proxy.port()))).isZero();
+    }
+  }
+
+  @Test
+  void pool_connectionUnusedForIdleTimeout_isClosedAndForgotten() throws Exception {
+    try (Peers peers = new Peers(LAYOUT, 2, 2, dir, b -> b, b -> b.idleTimeout(Duration.ofMillis(300)));
+        KvReservation source = TestKv.randomCache(peers.senderPool, 2 * 32, 14)) {
+      KvExport export = export(peers, source, "idle", 2 * 32);
+      CompletableFuture<ReceivedKv> arrived = peers.destination.await("idle");
+      peers.client.push(peers.tcp(), KvTransferHeaders.forExport(export, ""), export).get(10, TimeUnit.SECONDS);
+      arrived.get(5, TimeUnit.SECONDS).reservation().close();
+      assertThat(peers.client.openConnections(peers.tcp())).isEqualTo(1);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (peers.client.openConnections(peers.tcp()) > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(peers.client.openConnections(peers.tcp())).isZero();
+
+      CompletableFuture<ReceivedKv> again = peers.destination.await("idle");
+      peers.client.push(peers.tcp(), KvTransferHeaders.forExport(export, ""), export).get(10, TimeUnit.SECONDS);
+      again.get(5, TimeUnit.SECONDS).reservation().close();
+      assertPoolsWhole(peers, 2);
+    }
+  }
+
+  @Test
   void session_senderCancels_receiverReleasesBlocks() throws Exception {
     try (Peers peers = new Peers(LAYOUT, 4, 4, dir);
         KvReservation source = TestKv.randomCache(peers.senderPool, 4 * 32, 9)) {

@@ -42,11 +42,12 @@ import java.util.zip.CRC32C;
 /**
  * {@code ./disagg bench kv-transfer}: moves 1 MiB, 16 MiB and 256 MiB KV caches (256 KiB blocks: 4 layers x 4 KV
  * heads x 64 dims x F32 x 32 tokens) from one off-heap pool to another in this JVM, over loopback TCP and a Unix
- * socket, with this transport and with a raw baseline measured in the same run: a plain blocking
- * {@link SocketChannel} writing the same blocks' memory and reading straight into the destination blocks (no
- * framing, checksum, auth or copy, so it is the ceiling). Times are push-to-ack (transport) and first-byte-to-ack
- * (raw); figures are medians. Heap bytes per KV byte come from the JVM's per-thread allocation counters summed over
- * all threads during the 256 MiB transport runs.
+ * socket, with this transport and with a raw baseline measured in the same run, rep by rep interleaved: a plain
+ * blocking {@link SocketChannel} writing the same blocks' memory and reading straight into destination blocks, with
+ * the same CRC32C work on both sides (and once more without it, for reference). Times are push-to-consumer
+ * (transport) and first-byte-to-ack (raw); figures are medians over reps, after a warm-up that runs until the JIT
+ * compilers fall quiet. Heap bytes per KV byte come from the JVM's per-thread allocation counters summed over all
+ * threads during the transport pushes.
  */
 public final class KvTransferBenchmark {
   private static final KvLayout LAYOUT = new KvLayout(4, 4, 64, KvDtype.F32, 32);
@@ -159,12 +160,21 @@ public final class KvTransferBenchmark {
             Runtime.version());
         for (String transport : TRANSPORTS) {
           KvAddress address = "uds".equals(transport) ? server.boundAddresses().get(1) : server.boundAddresses().get(0);
-          // Warm up the JIT (C2 still compiling steals one of the two cores) and the buffer pools on every path.
-          for (int i = 0; i < 25; i++) {
-            pushOnce(client, destination, address, all, 64, "warm", new long[1]);
-            rawOnce(transport, dir, all, target, 64, true);
-            rawOnce(transport, dir, all, target, 64, false);
-          }
+          // Warm up the JIT and the buffer pools on every path until the compilers fall quiet: a C2 compile during a
+          // measured rep takes one of the two cores from whichever side happens to run then.
+          // Every size up to 16 MiB as measured (small caches take other branches: all payload within the eager
+          // credit), larger ones at 16 MiB.
+          int[] warmBlocks = Arrays.stream(SIZES).mapToInt(size -> (int) Math.min(64, size / LAYOUT.blockBytes()))
+              .distinct().toArray();
+          int rounds = warmUp(() -> {
+            for (int blocks : warmBlocks) {
+              pushOnce(client, destination, address, all, blocks, "warm", new long[1]);
+              rawOnce(transport, dir, all, target, blocks, true);
+              rawOnce(transport, dir, all, target, blocks, false);
+            }
+          });
+          System.out.printf("  %s: %d warm-up rounds, JIT compile time so far %d ms%n", transport, rounds,
+              compileMillis());
           for (int s = 0; s < SIZES.length; s++) {
             int blocks = (int) (SIZES[s] / LAYOUT.blockBytes());
             double[] ours = new double[REPS[s]];
@@ -201,6 +211,13 @@ public final class KvTransferBenchmark {
             System.out.printf("  %s %4d MiB: CPU cores busy (process CPU / wall): kv-transfer %.2f, raw %.2f, "
                     + "raw without CRC %.2f%n", transport, SIZES[s] / MIB, (double) cpu[0] / wall[0],
                 (double) cpu[1] / wall[1], (double) cpu[2] / wall[2]);
+            double[] pairRatios = new double[REPS[s]];
+            for (int r = 0; r < REPS[s]; r++) {
+              pairRatios[r] = ours[r] / raw[r];
+            }
+            Arrays.sort(pairRatios);
+            System.out.printf("  %s %4d MiB: ratio of each rep to the raw rep beside it: min %.2f, median %.2f, max %.2f%n",
+                transport, SIZES[s] / MIB, pairRatios[0], median(pairRatios), pairRatios[pairRatios.length - 1]);
             summary.add(String.format("kv-transfer %s %dMiB: %.2f GB/s, raw %.2f GB/s, ratio %.2f, heap bytes/KV byte "
                 + "%.5f (raw without CRC %.2f GB/s, ratio %.2f)", transport, SIZES[s] / MIB, x, y, x / y, perByte, w,
                 x / w));
@@ -321,6 +338,36 @@ public final class KvTransferBenchmark {
         return blocks * LAYOUT.blockBytes() / (double) nanos;
       }
     }
+  }
+
+  private interface Round {
+    void run() throws Exception;
+  }
+
+  /**
+   * Runs {@code round} at least {@value #MIN_WARM_UP} times, then until {@value #QUIET_ROUNDS} rounds in a row add
+   * less than {@value #QUIET_COMPILE_MILLIS} ms of JIT compile time (at most {@value #MAX_WARM_UP}); returns the
+   * rounds run.
+   */
+  private static int warmUp(Round round) throws Exception {
+    int rounds = 0;
+    int quiet = 0;
+    while (rounds < MAX_WARM_UP && (rounds < MIN_WARM_UP || quiet < QUIET_ROUNDS)) {
+      long before = compileMillis();
+      round.run();
+      rounds++;
+      quiet = compileMillis() - before < QUIET_COMPILE_MILLIS ? quiet + 1 : 0;
+    }
+    return rounds;
+  }
+
+  private static final int MIN_WARM_UP = 25;
+  private static final int MAX_WARM_UP = 400;
+  private static final int QUIET_ROUNDS = 5;
+  private static final int QUIET_COMPILE_MILLIS = 2;
+
+  private static long compileMillis() {
+    return ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
   }
 
   private static long processCpuNanos() {

@@ -5,10 +5,9 @@ import io.disagg.kv.KvTransferException.Reason;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
-import io.netty.handler.timeout.IdleState;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import java.lang.foreign.MemorySegment;
@@ -35,6 +34,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
       RandomGenerator random,
       int maxDataFrameBytes,
       long responseTimeoutNanos,
+      long transferIdleTimeoutNanos,
+      long idleTimeoutNanos,
       ConnectionPool pool) {}
 
   private enum State { AWAIT_CHALLENGE, AWAIT_AUTH_OK, IDLE, AWAIT_ACCEPT, SENDING, AWAIT_ACK, CLOSED }
@@ -49,6 +50,12 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> timeout;
   /** Payload the server lets us send after a HEADER before its ACCEPT (from AUTH_OK). */
   private long eagerBytes;
+  private ScheduledFuture<?> watchdog;
+  private long idleSinceNanos;
+  /** What the watchdog saw last while sending: payload handed to the channel and bytes not yet on the socket. */
+  private long watchedSentBytes = -1;
+  private long watchedPendingBytes = -1;
+  private long watchedSinceNanos;
 
   public ClientHandler(Config config, io.disagg.kv.KvAddress address) {
     this.config = config;
@@ -91,8 +98,46 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     clientNonce = new byte[Frames.NONCE_BYTES];
     config.random().nextBytes(clientNonce);
     armTimeout("handshake");
+    long period = Math.max(TimeUnit.MILLISECONDS.toNanos(10),
+        Math.min(config.transferIdleTimeoutNanos(), config.idleTimeoutNanos()) / 4);
+    watchdog = ctx.executor().scheduleAtFixedRate(this::watch, period, period, TimeUnit.NANOSECONDS);
     ctx.writeAndFlush(new Frames.Hello(Frames.VERSION, Frames.VERSION, clientNonce));
     ctx.fireChannelActive();
+  }
+
+  /**
+   * Periodic check, in place of an {@code IdleStateHandler} (which would turn every write's void promise into a real
+   * one: garbage per frame). Closes a pooled connection idle for the idle timeout (closing lets the pool forget it,
+   * see {@link ConnectionPool#closed}), and fails a transfer whose queued bytes have not moved for the transfer idle
+   * timeout: the receiver stopped reading.
+   */
+  private void watch() {
+    long now = config.nanoTime().getAsLong();
+    if (state == State.IDLE) {
+      if (now - idleSinceNanos >= config.idleTimeoutNanos()) {
+        state = State.CLOSED;
+        ctx.close();
+      }
+      return;
+    }
+    if (task == null) {
+      return;
+    }
+    // In every transfer state: the trailer may be queued (AWAIT_ACK) behind megabytes the receiver does not read.
+    ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+    long pending = out == null ? 0 : out.totalPendingWriteBytes();
+    if (pending == 0 || pending != watchedPendingBytes || task.sentBytes != watchedSentBytes) {
+      watchedPendingBytes = pending;
+      watchedSentBytes = task.sentBytes;
+      watchedSinceNanos = now;
+    } else if (now - watchedSinceNanos >= config.transferIdleTimeoutNanos()) {
+      fatal(Reason.TIMEOUT, "receiver stopped reading after " + task.sentBytes + " bytes");
+    }
+  }
+
+  private void becomeIdle() {
+    state = State.IDLE;
+    idleSinceNanos = config.nanoTime().getAsLong();
   }
 
   /** Runs {@code t} on this connection; must be called on the event loop while {@link #isUsable()}. */
@@ -105,6 +150,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     task = t;
+    watchedSentBytes = -1;
     t.acquiredNanos = config.nanoTime().getAsLong();
     t.headerNanos = t.acquiredNanos;
     state = State.AWAIT_ACCEPT;
@@ -158,7 +204,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         disarmTimeout();
         eagerBytes = ((Frames.AuthOk) frame).eagerBytes();
-        state = State.IDLE;
+        becomeIdle();
         ready.complete(this);
       }
       case AWAIT_ACCEPT -> {
@@ -181,7 +227,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             ctx.writeAndFlush(new Frames.Trailer((int) t.crc.getValue(), t.sentBytes), ctx.voidPromise());
           }
           task = null;
-          state = State.IDLE;
+          becomeIdle();
           Reason reason = Reason.fromWireCode(r.code());
           config.meters().failed(address.transport(), reason, 0);
           config.pool().release(this, true);
@@ -198,7 +244,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         disarmTimeout();
         SendTask t = task;
         task = null;
-        state = State.IDLE;
+        becomeIdle();
         long now = config.nanoTime().getAsLong();
         config.meters().completed(address.transport(), t.sentBytes, now - t.startNanos);
         // Back to the pool before completing, so a push chained on the result finds this connection idle.
@@ -332,22 +378,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
   }
 
   @Override
-  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof IdleStateEvent idle) {
-      if (idle.state() == IdleState.ALL_IDLE && state == State.IDLE) {
-        // An idle pooled connection: closing it lets the pool forget it (see ConnectionPool.closed).
-        state = State.CLOSED;
-        ctx.close();
-      } else if (idle.state() == IdleState.WRITER_IDLE && state == State.SENDING && !ctx.channel().isWritable()) {
-        fatal(Reason.TIMEOUT, "receiver stopped reading after " + task.sentBytes + " bytes");
-      }
-      return;
-    }
-    ctx.fireUserEventTriggered(evt);
-  }
-
-  @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (watchdog != null) {
+      watchdog.cancel(false);
+    }
     if (state != State.CLOSED) {
       State was = state;
       fatalQuiet(was == State.AWAIT_CHALLENGE || was == State.AWAIT_AUTH_OK ? Reason.CONNECT_FAILED

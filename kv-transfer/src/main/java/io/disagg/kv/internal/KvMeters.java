@@ -58,7 +58,9 @@ public final class KvMeters {
   }
 
   private PerTransport of(String transport) {
-    return byTransport.computeIfAbsent(transport, PerTransport::new);
+    PerTransport m = byTransport.get(transport);
+    // get first: computeIfAbsent's method reference would allocate on every transfer.
+    return m != null ? m : byTransport.computeIfAbsent(transport, PerTransport::new);
   }
 
   private final class PerTransport {

@@ -61,6 +61,13 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
   private long received;
   private long expected;
   private final CRC32C crc = new CRC32C();
+  /**
+   * The socket's read buffer over the rest of the current frame's payload (see {@link #landing}), reused read after
+   * read until the frame is in; this handler holds one reference to it, each read one more.
+   */
+  private ByteBuf landing;
+  private int landingBlock;
+  private long landingStart;
   private long startNanos;
   private long discarded;
 
@@ -273,16 +280,22 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
           + " (expected offset " + filled[block] + ", block bytes " + blockBytes + ")");
       return;
     }
-    MemorySegment dst = blocks.get(block).segment().asSlice(data.offset(), length);
-    ByteBuffer target = dst.asByteBuffer();
-    if (!isAt(payload, dst)) {
-      // Read into a socket buffer (a frame prefix shared the read, or TLS): the one copy, into place.
+    MemorySegment blockMemory = blocks.get(block).segment();
+    ByteBuffer landed = landedInPlace(payload, block, data.offset(), length);
+    if (landed != null) {
+      crc.update(landed);
+    } else {
+      // Read into a socket buffer (TLS, or a read that was not a landing one): the one copy, into place.
+      ByteBuffer target = blockMemory.asSlice(data.offset(), length).asByteBuffer();
       payload.getBytes(payload.readerIndex(), target);
       target.flip();
+      crc.update(target);
     }
-    crc.update(target);
     filled[block] += length;
     received += length;
+    if (landing != null && landingStart + landing.capacity() == filled[block] && landingBlock == block) {
+      releaseLanding();
+    }
   }
 
   /**
@@ -295,13 +308,42 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
         || offset + length > blockBytes) {
       return null;
     }
-    return Unpooled.wrappedBuffer(blocks.get(block).segment().asSlice(offset, length).asByteBuffer()).clear();
+    if (landing != null) {
+      if (landingBlock == block && landingStart + landing.writerIndex() == offset
+          && landingStart + landing.capacity() == offset + length) {
+        // The same frame, continued: the next read goes where the last one ended.
+        return landing.retain();
+      }
+      releaseLanding();
+    }
+    landing = Unpooled.wrappedBuffer(blocks.get(block).segment().asSlice(offset, length).asByteBuffer()).clear();
+    landingBlock = block;
+    landingStart = offset;
+    return landing.retain();
   }
 
-  /** Whether {@code payload} is the destination memory itself, i.e. the socket read it in place (see {@link #landing}). */
-  private static boolean isAt(ByteBuf payload, MemorySegment dst) {
-    return payload.isDirect() && payload.nioBufferCount() == 1
-        && MemorySegment.ofBuffer(payload.nioBuffer()).address() == dst.address();
+  private void releaseLanding() {
+    if (landing != null) {
+      landing.release();
+      landing = null;
+    }
+  }
+
+  /**
+   * The landed bytes as a buffer to checksum, if {@code payload} is what the socket read in place (see
+   * {@link #landing}); {@code null} if it lies elsewhere. The decoder slices each payload off the read buffer right
+   * before passing it here, so a slice of the landing buffer ends at that buffer's reader index. The buffer returned
+   * is the landing buffer's internal one: no allocation per read.
+   */
+  private ByteBuffer landedInPlace(ByteBuf payload, int block, long offset, int length) {
+    if (landing == null || payload.unwrap() != landing || landingBlock != block) {
+      return null;
+    }
+    int end = landing.readerIndex();
+    if (end < length || landingStart + end - length != offset) {
+      return null;
+    }
+    return landing.internalNioBuffer(end - length, length);
   }
 
   private void onTrailer(ChannelHandlerContext ctx, Frames.Trailer trailer) {
@@ -337,6 +379,7 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void clearTransfer() {
+    releaseLanding();
     header = null;
     reservation = null;
     blocks = null;
@@ -417,6 +460,7 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    releaseLanding();
     failTransfer(Reason.CONNECTION_LOST, "connection closed after " + received + " of " + expected + " bytes");
     state = State.CLOSED;
     ctx.fireChannelInactive();

@@ -9,26 +9,35 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * A TCP proxy that forwards client-to-server bytes faithfully until byte {@code faultAt}, where it either flips one
- * bit (on-wire corruption) or drops both connections (a network cut). Server-to-client bytes pass untouched. Each
- * direction of each connection is pumped by its own daemon thread, which ends when a socket closes.
+ * bit (on-wire corruption), drops both connections (a network cut), or stops reading from the client while keeping
+ * both connections open (a receiver that stopped reading; the proxy's receive buffer is kept small so the client's
+ * socket fills soon). Server-to-client bytes pass untouched. Each direction of each connection is pumped by its own
+ * daemon thread, which ends when a socket closes.
  */
 public final class FaultyProxy implements AutoCloseable {
-  public enum Fault { FLIP_BIT, CUT }
+  public enum Fault { FLIP_BIT, CUT, STALL }
 
   private final ServerSocket listener;
   private final InetSocketAddress target;
   private final long faultAt;
   private final Fault fault;
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+  private final CountDownLatch closed = new CountDownLatch(1);
 
   public FaultyProxy(InetSocketAddress target, long faultAt, Fault fault) throws IOException {
     this.target = target;
     this.faultAt = faultAt;
     this.fault = fault;
-    this.listener = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
+    this.listener = new ServerSocket();
+    if (fault == Fault.STALL) {
+      // Before bind, so accepted sockets get it (and a window scale to match) instead of autotuning to megabytes.
+      listener.setReceiveBufferSize(64 * 1024);
+    }
+    listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
     Thread.ofPlatform().daemon().name("proxy-accept").start(this::acceptLoop);
   }
 
@@ -59,6 +68,12 @@ public final class FaultyProxy implements AutoCloseable {
       while ((n = in.read(buf)) > 0) {
         if (faulty && seen <= faultAt && faultAt < seen + n) {
           int at = (int) (faultAt - seen);
+          if (fault == Fault.STALL) {
+            out.write(buf, 0, at);
+            out.flush();
+            closed.await();
+            return;
+          }
           if (fault == Fault.CUT) {
             out.write(buf, 0, at);
             out.flush();
@@ -73,6 +88,8 @@ public final class FaultyProxy implements AutoCloseable {
       }
     } catch (IOException e) {
       // One side closed; closing both ends the other pump too.
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } finally {
       closeQuietly(from);
       closeQuietly(to);
@@ -89,6 +106,7 @@ public final class FaultyProxy implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    closed.countDown();
     listener.close();
     sockets.forEach(FaultyProxy::closeQuietly);
   }
