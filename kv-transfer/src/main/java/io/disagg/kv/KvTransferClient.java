@@ -147,9 +147,9 @@ public final class KvTransferClient implements AutoCloseable {
           @Override
           protected void initChannel(Channel ch) {
             ChannelPipeline p = ch.pipeline();
-            if (sslContext != null) {
-              p.addLast(sslContext.newHandler(ch.alloc(), target.isUnix() ? null : target.host(),
-                  target.isUnix() ? -1 : target.port()));
+            if (sslContext != null && !target.isUnix()) {
+              // TLS guards what crosses a network; a Unix socket never leaves this host (see docs/kv-transfer.md).
+              p.addLast(sslContext.newHandler(ch.alloc(), target.host(), target.port()));
             }
             p.addLast(new FrameDecoder(KvTransferServer.MAX_CONTROL_BYTES, config.maxDataFrameBytes));
             p.addLast(FrameEncoder.INSTANCE);
@@ -304,7 +304,11 @@ public final class KvTransferClient implements AutoCloseable {
       return this;
     }
 
-    /** Encrypts with TLS (a client context trusting the servers' certificates). Costs the zero-copy send. */
+    /**
+     * Encrypts TCP connections with TLS (a client context trusting the servers' certificates; Netty's default checks
+     * the host name too); Unix-socket connections stay plaintext, since they never leave the host. Costs the
+     * zero-copy send and the cipher (docs/benchmarks.md).
+     */
     public Builder sslContext(SslContext sslContext) {
       if (!Objects.requireNonNull(sslContext, "sslContext").isClient()) {
         throw new IllegalArgumentException("sslContext: a server context (expected: a client context)");

@@ -77,7 +77,9 @@ public final class KvTransferServer implements AutoCloseable {
               @Override
               protected void initChannel(Channel ch) {
                 ChannelPipeline p = ch.pipeline();
-                if (b.sslContext != null) {
+                boolean tls = b.sslContext != null && !address.isUnix();
+                if (tls) {
+                  // TLS guards what crosses a network; a Unix socket never leaves this host.
                   p.addLast(b.sslContext.newHandler(ch.alloc()));
                 }
                 p.addLast(new IdleStateHandler(b.transferIdleTimeout.toNanos(), 0, b.idleTimeout.toNanos(),
@@ -87,7 +89,7 @@ public final class KvTransferServer implements AutoCloseable {
                 p.addLast(decoder);
                 p.addLast(FrameEncoder.INSTANCE);
                 p.addLast(handler);
-                if (b.sslContext == null) {
+                if (!tls) {
                   // Plaintext: the socket reads payload straight into the reserved blocks.
                   ch.config().setRecvByteBufAllocator(new LandingRecvAllocator(decoder, handler));
                 }
@@ -266,7 +268,10 @@ public final class KvTransferServer implements AutoCloseable {
       return this;
     }
 
-    /** Requires TLS with this server context (certificate and key). Costs one more copy and the cipher. */
+    /**
+     * Requires TLS with this server context (certificate and key) on TCP addresses; Unix-socket addresses stay
+     * plaintext, since they never leave the host. Costs one more copy and the cipher (docs/benchmarks.md).
+     */
     public Builder sslContext(SslContext sslContext) {
       if (Objects.requireNonNull(sslContext, "sslContext").isClient()) {
         throw new IllegalArgumentException("sslContext: a client context (expected: a server context)");

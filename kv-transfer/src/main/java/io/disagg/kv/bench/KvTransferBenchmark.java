@@ -54,15 +54,15 @@ public final class KvTransferBenchmark {
   private static final ModelFingerprint FINGERPRINT = new ModelFingerprint("0f".repeat(32), LAYOUT);
   private static final long MIB = 1 << 20;
   private static long[] SIZES = {MIB, 16 * MIB, 256 * MIB};
-  private static int[] REPS = {60, 12, 5};
-  private static List<String> TRANSPORTS = List.of("tcp", "uds");
+  private static int[] REPS = {60, 12, 15};
+  private static List<String> TRANSPORTS = List.of("tcp", "uds", "tls");
   private static boolean preferNative = true;
   private static int frameBytes = 0;
 
   private KvTransferBenchmark() {}
 
   /**
-   * Options: {@code --transports tcp,uds}, {@code --sizes-mib 1,16,256} with {@code --reps 60,12,5}, {@code --nio}
+   * Options: {@code --transports tcp,uds}, {@code --sizes-mib 1,16,256} with {@code --reps 60,12,15}, {@code --nio}
    * (force the NIO transport), {@code --frame-bytes N} (client DATA frame size; default the client's).
    */
   public static void main(String[] args) throws Exception {
@@ -80,7 +80,7 @@ public final class KvTransferBenchmark {
   }
 
   private static final String USAGE = """
-      usage: disagg bench kv-transfer [--transports tcp,uds] [--sizes-mib 1,16,256 --reps 60,12,5] [--nio]
+      usage: disagg bench kv-transfer [--transports tcp,uds,tls] [--sizes-mib 1,16,256 --reps 60,12,15] [--nio]
                                       [--frame-bytes N]""";
 
   /** Reads the options into the fields; false for --help. */
@@ -103,8 +103,8 @@ public final class KvTransferBenchmark {
           case "--transports" -> {
             TRANSPORTS = List.of(value.split(","));
             for (String t : TRANSPORTS) {
-              if (!t.equals("tcp") && !t.equals("uds")) {
-                throw new IllegalArgumentException("--transports: " + t + " (expected: tcp or uds)");
+              if (!t.equals("tcp") && !t.equals("uds") && !t.equals("tls")) {
+                throw new IllegalArgumentException("--transports: " + t + " (expected: tcp, uds or tls)");
               }
             }
           }
@@ -146,29 +146,34 @@ public final class KvTransferBenchmark {
       fill(all, 42);
       PoolKvDestination destination = PoolKvDestination.builder().pool(target).fingerprint(FINGERPRINT).build();
       KvAddress udsAddress = KvAddress.unix(dir.resolve("kv.sock").toString());
-      KvTransferClient.Builder clientBuilder = KvTransferClient.builder().secret(secret).preferNative(preferNative)
-          .meterRegistry(new SimpleMeterRegistry());
-      if (frameBytes > 0) {
-        clientBuilder.maxDataFrameBytes(frameBytes);
-      }
+      // TLS (TCP only) needs its own server and client: a TLS server requires TLS on every TCP connection.
+      SelfSignedTls tls = TRANSPORTS.contains("tls") ? SelfSignedTls.create(dir) : null;
       try (KvTransferServer server = KvTransferServer.builder().secret(secret).destination(destination)
               .preferNative(preferNative).meterRegistry(new SimpleMeterRegistry())
               .bind(KvAddress.tcp("127.0.0.1", 0)).bind(udsAddress).start();
-          KvTransferClient client = clientBuilder.build()) {
+          KvTransferClient client = newClient(secret).build();
+          KvTransferServer tlsServer = tls == null ? null : KvTransferServer.builder().secret(secret)
+              .destination(destination).preferNative(preferNative).meterRegistry(new SimpleMeterRegistry())
+              .sslContext(tls.serverContext()).bind(KvAddress.tcp("127.0.0.1", 0)).start();
+          KvTransferClient tlsClient = tls == null ? null : newClient(secret).sslContext(tls.clientContext()).build()) {
         System.out.printf("kv-transfer benchmark: %s transport, %d-byte blocks, %d CPUs, JDK %s%n",
             client.transportName(), LAYOUT.blockBytes(), Runtime.getRuntime().availableProcessors(),
             Runtime.version());
         for (String transport : TRANSPORTS) {
-          KvAddress address = "uds".equals(transport) ? server.boundAddresses().get(1) : server.boundAddresses().get(0);
+          KvAddress address = switch (transport) {
+            case "uds" -> server.boundAddresses().get(1);
+            case "tls" -> tlsServer.boundAddresses().get(0);
+            default -> server.boundAddresses().get(0);
+          };
+          KvTransferClient sender = "tls".equals(transport) ? tlsClient : client;
           // Warm up the JIT and the buffer pools on every path until the compilers fall quiet: a C2 compile during a
-          // measured rep takes one of the two cores from whichever side happens to run then.
-          // Every size up to 16 MiB as measured (small caches take other branches: all payload within the eager
-          // credit), larger ones at 16 MiB.
+          // measured rep takes one of the two cores from whichever side happens to run then. Every size up to 16 MiB
+          // as measured (small caches take other branches: all payload within the eager credit), larger at 16 MiB.
           int[] warmBlocks = Arrays.stream(SIZES).mapToInt(size -> (int) Math.min(64, size / LAYOUT.blockBytes()))
               .distinct().toArray();
           int rounds = warmUp(() -> {
             for (int blocks : warmBlocks) {
-              pushOnce(client, destination, address, all, blocks, "warm", new long[1]);
+              pushOnce(sender, destination, address, all, blocks, "warm", new long[1]);
               rawOnce(transport, dir, all, target, blocks, true);
               rawOnce(transport, dir, all, target, blocks, false);
             }
@@ -187,7 +192,7 @@ public final class KvTransferBenchmark {
             for (int r = 0; r < REPS[s]; r++) {
               long c0 = processCpuNanos();
               long t0 = System.nanoTime();
-              ours[r] = pushOnce(client, destination, address, all, blocks, "b" + s + "-" + r, allocated);
+              ours[r] = pushOnce(sender, destination, address, all, blocks, "b" + s + "-" + r, allocated);
               long c1 = processCpuNanos();
               long t1 = System.nanoTime();
               raw[r] = rawOnce(transport, dir, all, target, blocks, true);
@@ -231,6 +236,12 @@ public final class KvTransferBenchmark {
     Files.deleteIfExists(dir.resolve("kv.sock"));
     Files.deleteIfExists(dir);
     summary.forEach(System.out::println);
+  }
+
+  private static KvTransferClient.Builder newClient(byte[] secret) {
+    KvTransferClient.Builder builder = KvTransferClient.builder().secret(secret).preferNative(preferNative)
+        .meterRegistry(new SimpleMeterRegistry());
+    return frameBytes > 0 ? builder.maxDataFrameBytes(frameBytes) : builder;
   }
 
   /** One push of the first {@code blocks} blocks; returns GB/s from the call to the receiver's consumer. */

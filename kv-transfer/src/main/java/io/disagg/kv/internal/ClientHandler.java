@@ -392,7 +392,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof DecoderException) {
+    if (Frames.isTlsFailure(cause)) {
+      // The SslHandler reports a failed handshake (untrusted certificate, no common protocol) as a decoding error.
+      fatalQuiet(Reason.AUTH_FAILED, "TLS: " + Frames.rootMessage(cause));
+    } else if (cause instanceof DecoderException) {
       fatal(Reason.PROTOCOL_ERROR, "malformed frame from the receiver: " + cause.getMessage());
     } else {
       fatalQuiet(state == State.AWAIT_CHALLENGE || state == State.AWAIT_AUTH_OK ? Reason.CONNECT_FAILED

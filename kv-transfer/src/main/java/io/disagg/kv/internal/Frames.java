@@ -71,4 +71,23 @@ public final class Frames {
 
   /** Fatal for the transfer and the connection; the sender of this frame closes the connection. */
   public record Error(int code, String message) implements Control {}
+
+  /** Whether {@code cause} (or what it wraps) is a TLS failure: a handshake that could not complete, a bad record. */
+  static boolean isTlsFailure(Throwable cause) {
+    for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The innermost cause's message, which for TLS failures says what went wrong (e.g. no trusted certificate). */
+  static String rootMessage(Throwable cause) {
+    Throwable t = cause;
+    while (t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getMessage() != null ? t.getMessage() : t.toString();
+  }
 }

@@ -471,7 +471,14 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
     if (state == State.CLOSED) {
       return;
     }
-    if (cause instanceof DecoderException) {
+    if (Frames.isTlsFailure(cause)) {
+      // No ERROR frame: the peer cannot read anything on a connection whose TLS handshake failed.
+      if (state != State.RECEIVING) {
+        config.meters().failed(config.transport(), Reason.AUTH_FAILED, 0);
+      }
+      failTransfer(Reason.AUTH_FAILED, "TLS: " + Frames.rootMessage(cause));
+      close(ctx);
+    } else if (cause instanceof DecoderException) {
       fatal(ctx, Reason.PROTOCOL_ERROR, "malformed frame: " + cause.getMessage());
     } else if (cause instanceof java.io.IOException) {
       failTransfer(Reason.CONNECTION_LOST, "I/O error: " + cause.getMessage());
