@@ -3,11 +3,16 @@ package io.disagg.decode;
 import io.disagg.backend.spi.Backend;
 import io.disagg.worker.WorkerCli;
 import io.disagg.worker.WorkerCommand;
+import io.disagg.worker.WorkerOptions;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import javax.net.ssl.SSLException;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -15,6 +20,7 @@ import picocli.CommandLine.Option;
  * Runs a decode worker: {@code --model PATH} is required, every other flag has a default. Flags beat
  * {@code DISAGG_*} environment variables, which beat the {@code --config} properties file. Prints the ready line on
  * stdout once serving; on SIGTERM it drains (finishing running sequences, up to {@code --drain-timeout}) and closes.
+ * With {@code --kv-tls-cert} and {@code --kv-tls-key} its kv-transfer server accepts TLS only.
  */
 @Command(name = "decode-worker", mixinStandardHelpOptions = true,
     description = "Disagg decode worker: receives KV caches, decodes with continuous batching, serves colocated.")
@@ -78,6 +84,13 @@ public final class DecodeWorkerMain extends WorkerCommand {
   @Override
   public Integer call() throws Exception {
     String kvSecret = options().requireKvSecret(spec(), "prefill workers");
+    SslContext kvTls;
+    // before the backend opens: a bad TLS file is a usage error that costs no model load
+    try {
+      kvTls = kvTlsServerContext(options().kvTlsServerFiles());
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec().commandLine(), e.getMessage(), e);
+    }
     Backend opened = options().openBackend(maxBatchTokens);
     DecodeWorkerServer.Builder b = configure(opened, () -> {
       DecodeWorkerServer.Builder settings = DecodeWorkerServer.builder(opened)
@@ -97,8 +110,33 @@ public final class DecodeWorkerMain extends WorkerCommand {
       if (kvAdvertise != null) {
         settings.kvAdvertise(kvAdvertise);
       }
+      if (kvTls != null) {
+        settings.kvSslContext(kvTls);
+      }
       return settings;
     });
     return serve(b.build().start(), Duration.ofMillis(drainTimeoutMs), "sequences still running");
+  }
+
+  /**
+   * The kv-transfer server context of the {@code --kv-tls-cert} and {@code --kv-tls-key} files, or null (plaintext)
+   * when {@code files} is null.
+   *
+   * @throws IllegalArgumentException naming both flags and files when they are no PEM certificate chain and PKCS#8
+   *     private key
+   */
+  static SslContext kvTlsServerContext(WorkerOptions.KvTlsFiles files) {
+    if (files == null) {
+      return null;
+    }
+    try {
+      return SslContextBuilder.forServer(files.certificateChain().toFile(), files.privateKey().toFile()).build();
+    } catch (SSLException | IllegalArgumentException e) {
+      // Netty's message names the file it refused; its cause says why
+      String why = e.getCause() == null ? e.getMessage() : e.getMessage() + ": " + e.getCause().getMessage();
+      throw new IllegalArgumentException("--kv-tls-cert " + files.certificateChain() + ", --kv-tls-key "
+          + files.privateKey() + " (expected: a PEM certificate chain and its PEM PKCS#8 private key; " + why + ")",
+          e);
+    }
   }
 }

@@ -15,6 +15,7 @@ import io.disagg.worker.WorkerMetrics;
 import io.disagg.worker.WorkerServerBuilder;
 import io.disagg.worker.WorkerSettings;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.handler.ssl.SslContext;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -27,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  * A decode worker: a gRPC {@code DecodeWorker} service and a kv-transfer server in front of one {@link Backend}.
  * Build one, {@link #start()} it, read {@link #readyLine()}, and {@link #close()} it; tests run it in-process on
  * ephemeral loopback ports. {@link #start()} binds the ports and starts the engine and the reservation sweeper;
- * {@link #close()} fails open streams with UNAVAILABLE and releases every reservation.
+ * {@link #close()} fails open streams with UNAVAILABLE and releases every reservation. kv-transfer is plaintext unless
+ * the builder has a {@link Builder#kvSslContext TLS context}.
  *
  * <p>The server owns the backend it is given and closes it in {@link #close()}.
  */
@@ -37,6 +39,7 @@ public final class DecodeWorkerServer extends AbstractWorkerServer<DecodeWorkerS
   private final Path kvUnixSocket;
   private final String kvAdvertise;
   private final byte[] kvSecret;
+  private final SslContext kvSslContext;
   private final MeterRegistry meterRegistry;
   private final RateMeter tokenRate;
   private final WorkerMetrics metrics;
@@ -56,6 +59,7 @@ public final class DecodeWorkerServer extends AbstractWorkerServer<DecodeWorkerS
     this.kvUnixSocket = b.kvUnixSocket;
     this.kvAdvertise = b.kvAdvertise;
     this.kvSecret = settings.kvSecret();
+    this.kvSslContext = b.kvSslContext;
     this.meterRegistry = settings.meterRegistry();
     this.tokenRate = new RateMeter(clock, 10);
     // gauges read the engine and reservations at scrape time, so they can be registered before both exist
@@ -81,8 +85,12 @@ public final class DecodeWorkerServer extends AbstractWorkerServer<DecodeWorkerS
     sweeper.scheduleWithFixedDelay(reservations::expire, 1, 1, TimeUnit.SECONDS);
     KvAddress kvBind = kvUnixSocket != null ? KvAddress.unix(kvUnixSocket.toString())
         : KvAddress.tcp(host, requestedKvPort);
-    kvServer = KvTransferServer.builder().secret(kvSecret).meterRegistry(meterRegistry)
-        .destination(destination).bind(kvBind).start();
+    KvTransferServer.Builder kv = KvTransferServer.builder().secret(kvSecret).meterRegistry(meterRegistry)
+        .destination(destination).bind(kvBind);
+    if (kvSslContext != null) {
+      kv.sslContext(kvSslContext);
+    }
+    kvServer = kv.start();
     kvAddress = kvAdvertise != null ? kvAdvertise : kvServer.boundAddresses().getFirst().toString();
   }
 
@@ -184,6 +192,7 @@ public final class DecodeWorkerServer extends AbstractWorkerServer<DecodeWorkerS
     private int kvPort;
     private Path kvUnixSocket;
     private String kvAdvertise;
+    private SslContext kvSslContext;
     private int maxPendingTokens = 64;
     private Duration reservationTimeout = Duration.ofSeconds(30);
 
@@ -215,6 +224,21 @@ public final class DecodeWorkerServer extends AbstractWorkerServer<DecodeWorkerS
         throw new IllegalArgumentException("kvAdvertise: " + address + " (expected: host:port or unix:/path)", e);
       }
       this.kvAdvertise = address;
+      return this;
+    }
+
+    /**
+     * Serves kv-transfer over TLS only, with this server context (the certificate chain and key); prefill workers then
+     * push with a client context that trusts the certificate. Costs the receiver one more copy and the cipher. Default:
+     * plaintext. The kv-secret handshake runs either way.
+     *
+     * @throws IllegalArgumentException when {@code serverContext} is a client context
+     */
+    public Builder kvSslContext(SslContext serverContext) {
+      if (Objects.requireNonNull(serverContext, "kvSslContext").isClient()) {
+        throw new IllegalArgumentException("kvSslContext: a client context (expected: a server context)");
+      }
+      this.kvSslContext = serverContext;
       return this;
     }
 

@@ -35,7 +35,8 @@ class DecodeWorkerMainTest {
     assertThat(code).isZero();
     assertThat(out.text()).contains("--model", "--host", "--grpc-port", "--kv-port", "--kv-unix-socket",
         "--worker-id", "--threads", "--kv-blocks", "--block-tokens", "--max-batch-tokens", "--max-batch-size",
-        "--queue-capacity", "--kv-secret", "--metrics-port", "--config", "--backend-option");
+        "--queue-capacity", "--kv-secret", "--metrics-port", "--config", "--backend-option", "--kv-tls-cert",
+        "--kv-tls-key", "--kv-tls-trust");
   }
 
   @Test

@@ -12,14 +12,17 @@ import io.disagg.worker.WorkerHealths;
 import io.disagg.worker.WorkerMetrics;
 import io.disagg.worker.WorkerServerBuilder;
 import io.disagg.worker.WorkerSettings;
+import io.netty.handler.ssl.SslContext;
 import java.time.Duration;
+import java.util.Objects;
 
 /**
  * A prefill worker: a gRPC {@code PrefillWorker} service in front of one {@link Backend}, pushing every prefilled KV
  * cache to the decode worker named in the request over kv-transfer. Build one, {@link #start()} it, read
  * {@link #readyLine()}, and {@link #close()} it; tests run it in-process on an ephemeral loopback port.
  * {@link #start()} binds the port and starts the engine; {@link #close()} fails queued prompts with UNAVAILABLE and
- * closes kv-transfer connections.
+ * closes kv-transfer connections. Pushes are plaintext unless the builder has a {@link Builder#kvSslContext TLS
+ * context}.
  *
  * <p>The server owns the backend it is given and closes it in {@link #close()}.
  */
@@ -29,7 +32,7 @@ public final class PrefillWorkerServer extends AbstractWorkerServer<PrefillWorke
   private final PrefillEngine engine;
   private final WorkerMetrics metrics;
 
-  private PrefillWorkerServer(WorkerSettings settings) {
+  private PrefillWorkerServer(Builder b, WorkerSettings settings) {
     super("prefill worker", settings);
     Backend backend = settings.backend();
     this.tokenRate = new RateMeter(settings.clock(), 10);
@@ -38,8 +41,12 @@ public final class PrefillWorkerServer extends AbstractWorkerServer<PrefillWorke
     this.metrics = new WorkerMetrics(settings.meterRegistry(), "prefill", settings.workerId(),
         new WorkerMetrics.Gauges(this::queueDepth, this::tokensInFlight, this::transfersInFlight, backend.kvPool(),
             () -> 0));
-    this.pusher = new KvTransferPusher(
-        KvTransferClient.builder().secret(settings.kvSecret()).meterRegistry(settings.meterRegistry()).build());
+    KvTransferClient.Builder kv = KvTransferClient.builder().secret(settings.kvSecret())
+        .meterRegistry(settings.meterRegistry());
+    if (b.kvSslContext != null) {
+      kv.sslContext(b.kvSslContext);
+    }
+    this.pusher = new KvTransferPusher(kv.build());
     this.engine = new PrefillEngine(backend, pusher, settings.maxBatchTokens(), settings.maxBatchSize(),
         settings.queueCapacity(), settings.clock(), tokenRate, metrics);
     serve(new PrefillService(backend.model(), engine, settings.clock(), settings.random(), this::isDraining,
@@ -120,13 +127,29 @@ public final class PrefillWorkerServer extends AbstractWorkerServer<PrefillWorke
    * {@code kvSecret} is proven to decode workers' kv-transfer servers.
    */
   public static final class Builder extends WorkerServerBuilder<Builder> {
+    private SslContext kvSslContext;
+
     private Builder(Backend backend) {
       super(backend, "prefill", "decode workers", 32);
     }
 
+    /**
+     * Pushes over TLS with this client context, which must trust the decode workers' kv-transfer certificates (they
+     * serve TLS only when given a server context). Default: plaintext. The kv-secret handshake runs either way.
+     *
+     * @throws IllegalArgumentException when {@code clientContext} is a server context
+     */
+    public Builder kvSslContext(SslContext clientContext) {
+      if (!Objects.requireNonNull(clientContext, "kvSslContext").isClient()) {
+        throw new IllegalArgumentException("kvSslContext: a server context (expected: a client context)");
+      }
+      this.kvSslContext = clientContext;
+      return this;
+    }
+
     /** @throws IllegalStateException when no {@code kvSecret} was set */
     public PrefillWorkerServer build() {
-      return new PrefillWorkerServer(settings());
+      return new PrefillWorkerServer(this, settings());
     }
   }
 }

@@ -2,6 +2,7 @@ package io.disagg.prefill;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.disagg.backend.spi.Backend;
 import io.disagg.backend.spi.SamplingParams;
@@ -10,6 +11,7 @@ import io.disagg.decode.testing.GatedBackend;
 import io.disagg.decode.testing.Reference;
 import io.disagg.decode.testing.SimulatedBackend;
 import io.disagg.decode.testing.StreamResult;
+import io.disagg.decode.testing.TestCertificates;
 import io.disagg.proto.v1.DecodeRequest;
 import io.disagg.proto.v1.DecodeWorkerGrpc;
 import io.disagg.proto.v1.FinishReason;
@@ -26,6 +28,9 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -34,11 +39,24 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Prefill worker → kv-transfer → decode worker, both real servers on loopback ports, driven as the router does. */
 class DisaggregatedServingTest {
+  @TempDir
+  static Path certificates;
+  // keytool takes a second or two: the TLS tests share these. Neither names 127.0.0.1, where the decode worker listens
+  private static TestCertificates decodeCertificate;
+  private static TestCertificates otherCertificate;
   private final List<AutoCloseable> closeables = new ArrayList<>();
+
+  @BeforeAll
+  static void makeCertificates() throws Exception {
+    decodeCertificate = TestCertificates.createFor(certificates, "decode.example");
+    otherCertificate = TestCertificates.createFor(certificates, "other.example");
+  }
 
   @AfterEach
   void tearDown() throws Exception {
@@ -374,6 +392,74 @@ class DisaggregatedServingTest {
     assertThat(d.kvAddress()).startsWith("unix:");
     assertThat(disagg.tokenIds()).hasSize(12).isEqualTo(colo.tokenIds());
     assertThat(d.stats().transfersCompleted()).isEqualTo(1);
+  }
+
+  /** A decode worker whose kv-transfer takes TLS only, with the server context its command line makes. */
+  private DecodeWorkerServer tlsDecodeWorker(TestCertificates pem) throws Exception {
+    SslContext server = SslContextBuilder.forServer(pem.certificate().toFile(), pem.privateKey().toFile()).build();
+    DecodeWorkerServer d = DecodeWorkerServer.builder(SimulatedBackend.create()).kvSecret(SimulatedBackend.KV_SECRET)
+        .meterRegistry(new SimpleMeterRegistry()).kvSslContext(server).build().start();
+    closeables.add(d);
+    return d;
+  }
+
+  @Test
+  void disaggregated_overTls_equalsColocated_whateverHostTheCertificateNames() throws Exception {
+    DecodeWorkerServer d = tlsDecodeWorker(decodeCertificate);
+    PrefillWorkerServer p = prefillWorker(PrefillWorkerServer.builder(SimulatedBackend.create())
+        .kvSslContext(PrefillWorkerMain.kvTlsClientContext(decodeCertificate.certificate())));
+    ManagedChannel dc = channel(d.grpcPort());
+    var greedy = io.disagg.proto.v1.SamplingParams.getDefaultInstance();
+    int[] prompt = prompt(4, 19);
+
+    StreamResult disagg = disaggregate(PrefillWorkerGrpc.newBlockingStub(channel(p.grpcPort())),
+        DecodeWorkerGrpc.newBlockingStub(dc), DecodeWorkerGrpc.newStub(dc), "t1", prompt, greedy, 12)
+        .done.get(30, TimeUnit.SECONDS);
+    StreamResult colo = colocated(DecodeWorkerGrpc.newStub(dc), "t2", prompt, greedy, 12).done.get(30, TimeUnit.SECONDS);
+
+    // the certificate names decode.example, the push goes to 127.0.0.1: the kv secret authenticates, not the name
+    assertThat(d.kvAddress()).startsWith("127.0.0.1:");
+    assertThat(disagg.tokenIds()).hasSize(12).isEqualTo(colo.tokenIds());
+    assertThat(d.stats().transfersCompleted()).isEqualTo(1);
+    assertThat(p.stats().transferBytes()).isEqualTo(d.stats().transferBytes()).isPositive();
+  }
+
+  @Test
+  void prefill_plaintextToATlsDecodeWorker_isUnavailableAndFreesItsBlocks() throws Exception {
+    DecodeWorkerServer d = tlsDecodeWorker(decodeCertificate);
+    PrefillWorkerServer p = prefillWorker(PrefillWorkerServer.builder(SimulatedBackend.create()));
+
+    StatusRuntimeException refused = refusedPush(d, p, "plain");
+
+    assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+  }
+
+  @Test
+  void prefill_trustingAnotherCertificate_isPermissionDeniedAndFreesItsBlocks() throws Exception {
+    DecodeWorkerServer d = tlsDecodeWorker(decodeCertificate);
+    PrefillWorkerServer p = prefillWorker(PrefillWorkerServer.builder(SimulatedBackend.create())
+        .kvSslContext(PrefillWorkerMain.kvTlsClientContext(otherCertificate.certificate())));
+
+    StatusRuntimeException refused = refusedPush(d, p, "untrusted");
+
+    assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(refused.getStatus().getDescription()).contains("AUTH_FAILED", "TLS");
+  }
+
+  /** Reserves on {@code d}, prefills on {@code p}, and returns how the push was refused, once both sides settled. */
+  private StatusRuntimeException refusedPush(DecodeWorkerServer d, PrefillWorkerServer p, String requestId) {
+    ReserveKvResponse reservation = DecodeWorkerGrpc.newBlockingStub(channel(d.grpcPort())).reserveKv(
+        ReserveKvRequest.newBuilder().setRequestId(requestId).setPromptTokens(6).setMaxNewTokens(4).build());
+
+    StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
+        () -> PrefillWorkerGrpc.newBlockingStub(channel(p.grpcPort())).withDeadlineAfter(30, TimeUnit.SECONDS)
+            .prefill(PrefillRequest.newBuilder().setRequestId(requestId).addAllPromptTokenIds(ids(prompt(1, 6)))
+                .setDecodeTarget(reservation.getKvAddress()).setReservationId(reservation.getReservationId())
+                .build()));
+    assertThat(p.stats().transfersFailed()).isEqualTo(1);
+    assertThat(p.health().getFreeKvBlocks()).isEqualTo(p.health().getTotalKvBlocks());
+    assertThat(d.stats().transfersCompleted()).isZero();
+    return refused;
   }
 
   @Test

@@ -34,7 +34,7 @@ class PrefillWorkerMainTest {
     assertThat(code).isZero();
     assertThat(out.text()).contains("--model", "--host", "--grpc-port", "--worker-id", "--threads", "--kv-blocks",
         "--block-tokens", "--max-batch-tokens", "--max-batch-size", "--queue-capacity", "--kv-secret", "--metrics-port",
-        "--config", "--backend-option");
+        "--config", "--backend-option", "--kv-tls-cert", "--kv-tls-key", "--kv-tls-trust");
   }
 
   @Test

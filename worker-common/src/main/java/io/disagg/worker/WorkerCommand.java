@@ -30,8 +30,8 @@ public abstract class WorkerCommand implements Callable<Integer> {
   }
 
   /**
-   * --model, --backend, --backend-option, --host, --grpc-port, --metrics-port, --kv-secret, --threads, --kv-blocks,
-   * --block-tokens and --config.
+   * --model, --backend, --backend-option, --host, --grpc-port, --metrics-port, --kv-secret, --kv-tls-cert,
+   * --kv-tls-key, --kv-tls-trust, --threads, --kv-blocks, --block-tokens and --config.
    */
   protected final WorkerOptions options() {
     return options;

@@ -28,6 +28,18 @@ class WorkerOptionsTest {
     }
   }
 
+  /** A decode worker's use of the TLS flags, as a command line would run it. */
+  @Command(name = "serving-probe")
+  static final class ServingProbe implements Callable<Integer> {
+    @Mixin WorkerOptions options;
+
+    @Override
+    public Integer call() {
+      options.kvTlsServerFiles();
+      return 0;
+    }
+  }
+
   private static WorkerOptions parse(Map<String, String> env, String... args) {
     Probe probe = new Probe();
     new CommandLine(probe).setDefaultValueProvider(LayeredDefaults.from(args, env)).parseArgs(args);
@@ -94,5 +106,141 @@ class WorkerOptionsTest {
 
     assertThat(code).isEqualTo(CommandLine.ExitCode.USAGE);
     assertThat(err.toString()).startsWith("backend: absent (expected one of:");
+  }
+
+  private static Path file(Path dir, String name) throws Exception {
+    // the options only check that a file can be read; whether it is PEM is the worker's TLS context's business
+    return Files.writeString(dir.resolve(name), "placeholder\n");
+  }
+
+  @Test
+  void noTlsFlags_meanPlaintextForBothKindsOfWorker() {
+    WorkerOptions o = parse(Map.of(), "--model", "m.gguf");
+
+    assertThat(o.kvTlsServerFiles()).isNull();
+    assertThat(o.kvTlsTrustFile()).isNull();
+  }
+
+  @Test
+  void tlsCertAndKey_areTheServerFiles(@TempDir Path dir) throws Exception {
+    Path cert = file(dir, "cert.pem");
+    Path key = file(dir, "key.pem");
+
+    WorkerOptions o = parse(Map.of(), "--model", "m.gguf", "--kv-tls-cert", cert.toString(),
+        "--kv-tls-key", key.toString());
+
+    assertThat(o.kvTlsServerFiles()).isEqualTo(new WorkerOptions.KvTlsFiles(cert, key));
+  }
+
+  @Test
+  void tlsCertWithoutKey_isAUsageErrorNamingBothFlags(@TempDir Path dir) throws Exception {
+    Path cert = file(dir, "cert.pem");
+    WorkerOptions o = parse(Map.of(), "--model", "m.gguf", "--kv-tls-cert", cert.toString());
+
+    assertThatThrownBy(o::kvTlsServerFiles)
+        .isInstanceOf(CommandLine.ParameterException.class)
+        .hasMessageContaining("--kv-tls-cert and --kv-tls-key go together")
+        .hasMessageContaining("got only --kv-tls-cert " + cert);
+  }
+
+  @Test
+  void tlsKeyWithoutCert_isAUsageErrorNamingBothFlags(@TempDir Path dir) throws Exception {
+    Path key = file(dir, "key.pem");
+    WorkerOptions o = parse(Map.of("DISAGG_KV_TLS_KEY", key.toString()), "--model", "m.gguf");
+
+    assertThatThrownBy(o::kvTlsServerFiles)
+        .isInstanceOf(CommandLine.ParameterException.class)
+        .hasMessageContaining("--kv-tls-cert and --kv-tls-key go together")
+        .hasMessageContaining("got only --kv-tls-key " + key);
+  }
+
+  @Test
+  void tlsFileThatDoesNotExist_isAUsageErrorNamingFlagAndPath(@TempDir Path dir) throws Exception {
+    Path missing = dir.resolve("missing.pem");
+    WorkerOptions server = parse(Map.of(), "--model", "m.gguf", "--kv-tls-cert", file(dir, "cert.pem").toString(),
+        "--kv-tls-key", missing.toString());
+    WorkerOptions client = parse(Map.of(), "--model", "m.gguf", "--kv-tls-trust", missing.toString());
+
+    assertThatThrownBy(server::kvTlsServerFiles)
+        .isInstanceOf(CommandLine.ParameterException.class)
+        .hasMessage("--kv-tls-key: " + missing + " (cannot read: no such file)");
+    assertThatThrownBy(client::kvTlsTrustFile)
+        .isInstanceOf(CommandLine.ParameterException.class)
+        .hasMessage("--kv-tls-trust: " + missing + " (cannot read: no such file)");
+  }
+
+  @Test
+  void tlsFileThatIsADirectory_isAUsageErrorNamingFlagAndPath(@TempDir Path dir) throws Exception {
+    WorkerOptions o = parse(Map.of(), "--model", "m.gguf", "--kv-tls-cert", dir.toString(),
+        "--kv-tls-key", file(dir, "key.pem").toString());
+
+    assertThatThrownBy(o::kvTlsServerFiles)
+        .isInstanceOf(CommandLine.ParameterException.class)
+        .hasMessage("--kv-tls-cert: " + dir + " (cannot read: not a regular file)");
+  }
+
+  @Test
+  void tlsFiles_fromEnvironmentAndConfigFile_work_andFlagsBeatThem(@TempDir Path dir) throws Exception {
+    Path envCert = file(dir, "env-cert.pem");
+    Path envKey = file(dir, "env-key.pem");
+    Path fileTrust = file(dir, "file-trust.pem");
+    Path flagTrust = file(dir, "flag-trust.pem");
+    Path config = dir.resolve("w.properties");
+    Files.writeString(config, "kv-tls-trust=" + fileTrust + "\nkv-tls-cert=" + file(dir, "file-cert.pem") + "\n");
+    Map<String, String> env = Map.of("DISAGG_KV_TLS_CERT", envCert.toString(), "DISAGG_KV_TLS_KEY", envKey.toString());
+
+    assertThat(parse(env, "--model", "m.gguf", "--config", config.toString()).kvTlsServerFiles())
+        .isEqualTo(new WorkerOptions.KvTlsFiles(envCert, envKey));
+    assertThat(parse(Map.of(), "--model", "m.gguf", "--config", config.toString()).kvTlsTrustFile())
+        .isEqualTo(fileTrust);
+    assertThat(parse(Map.of("DISAGG_KV_TLS_TRUST", fileTrust.toString()), "--model", "m.gguf",
+        "--kv-tls-trust", flagTrust.toString()).kvTlsTrustFile()).isEqualTo(flagTrust);
+  }
+
+  @Test
+  void tlsTrustOnTheCommandLine_isRefusedByTheWorkerThatServesKvTransfer(@TempDir Path dir) throws Exception {
+    WorkerOptions o = parse(Map.of(), "--model", "m.gguf", "--kv-tls-trust", file(dir, "trust.pem").toString());
+
+    assertThatThrownBy(o::kvTlsServerFiles)
+        .isInstanceOf(CommandLine.ParameterException.class)
+        .hasMessageStartingWith("--kv-tls-trust: used by prefill workers only");
+  }
+
+  @Test
+  void tlsCertOrKeyOnTheCommandLine_isRefusedByTheWorkerThatPushes(@TempDir Path dir) throws Exception {
+    WorkerOptions cert = parse(Map.of(), "--model", "m.gguf", "--kv-tls-cert", file(dir, "cert.pem").toString());
+    WorkerOptions key = parse(Map.of(), "--model", "m.gguf", "--kv-tls-key", file(dir, "key.pem").toString());
+
+    assertThatThrownBy(cert::kvTlsTrustFile)
+        .isInstanceOf(CommandLine.ParameterException.class)
+        .hasMessageStartingWith("--kv-tls-cert: used by decode workers only");
+    assertThatThrownBy(key::kvTlsTrustFile)
+        .isInstanceOf(CommandLine.ParameterException.class)
+        .hasMessageStartingWith("--kv-tls-key: used by decode workers only");
+  }
+
+  @Test
+  void otherWorkersTlsFiles_inASharedConfigFileOrEnvironment_areIgnored(@TempDir Path dir) throws Exception {
+    Path cert = file(dir, "cert.pem");
+    Path key = file(dir, "key.pem");
+    Path trust = file(dir, "trust.pem");
+    Path config = dir.resolve("fleet.properties");
+    Files.writeString(config, "kv-tls-cert=" + cert + "\nkv-tls-key=" + key + "\n");
+    WorkerOptions o = parse(Map.of("DISAGG_KV_TLS_TRUST", trust.toString()), "--model", "m.gguf",
+        "--config", config.toString());
+
+    assertThat(o.kvTlsServerFiles()).isEqualTo(new WorkerOptions.KvTlsFiles(cert, key));
+    assertThat(o.kvTlsTrustFile()).isEqualTo(trust);
+  }
+
+  @Test
+  void tlsCertWithoutKey_onTheCli_exitsWithUsageAndOneLineWithoutAStackTrace(@TempDir Path dir) throws Exception {
+    StringWriter err = new StringWriter();
+
+    int code = WorkerCli.execute(new ServingProbe(), Map.of(), new PrintWriter(new StringWriter()),
+        new PrintWriter(err), "--model", "m.gguf", "--kv-tls-cert", file(dir, "cert.pem").toString());
+
+    assertThat(code).isEqualTo(CommandLine.ExitCode.USAGE);
+    assertThat(err.toString()).startsWith("--kv-tls-cert and --kv-tls-key go together").doesNotContain("\tat ");
   }
 }
