@@ -156,9 +156,9 @@ public final class KvTransferBenchmark {
               .destination(destination).preferNative(preferNative).meterRegistry(new SimpleMeterRegistry())
               .sslContext(tls.serverContext()).bind(KvAddress.tcp("127.0.0.1", 0)).start();
           KvTransferClient tlsClient = tls == null ? null : newClient(secret).sslContext(tls.clientContext()).build()) {
-        System.out.printf("kv-transfer benchmark: %s transport, %d-byte blocks, %d CPUs, JDK %s%n",
+        System.out.printf("kv-transfer benchmark: %s transport, %d-byte blocks, %d CPUs, JDK %s%s%n",
             client.transportName(), LAYOUT.blockBytes(), Runtime.getRuntime().availableProcessors(),
-            Runtime.version());
+            Runtime.version(), tls == null ? "" : ", TLS engine " + tls.provider());
         for (String transport : TRANSPORTS) {
           KvAddress address = switch (transport) {
             case "uds" -> server.boundAddresses().get(1);

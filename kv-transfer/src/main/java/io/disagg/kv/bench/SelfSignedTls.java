@@ -1,5 +1,7 @@
 package io.disagg.kv.bench;
 
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.OpenSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.io.IOException;
@@ -63,6 +65,11 @@ public final class SelfSignedTls {
     X509Certificate certificate = (X509Certificate) store.getCertificate(ALIAS);
     return new SelfSignedTls(SslContextBuilder.forServer(keys).build(),
         SslContextBuilder.forClient().trustManager(certificate).build());
+  }
+
+  /** Which TLS engine the contexts use: Netty picks OpenSSL (BoringSSL) when its native library loads, else the JDK. */
+  public String provider() {
+    return server instanceof OpenSslContext ? "OpenSSL (" + OpenSsl.versionString() + ")" : "JDK";
   }
 
   /** For {@code KvTransferServer.Builder.sslContext}. */

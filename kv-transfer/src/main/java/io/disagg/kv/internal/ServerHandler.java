@@ -66,6 +66,8 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
    * read until the frame is in; this handler holds one reference to it, each read one more.
    */
   private ByteBuf landing;
+  private ByteBuffer copyTarget;
+  private int copyTargetBlock;
   private int landingBlock;
   private long landingStart;
   private long startNanos;
@@ -286,9 +288,11 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
       crc.update(landed);
     } else {
       // Read into a socket buffer (TLS, or a read that was not a landing one): the one copy, into place.
-      ByteBuffer target = blockMemory.asSlice(data.offset(), length).asByteBuffer();
+      ByteBuffer target = copyTarget(block);
+      int from = Math.toIntExact(data.offset());
+      target.limit(from + length).position(from);
       payload.getBytes(payload.readerIndex(), target);
-      target.flip();
+      target.position(from);
       crc.update(target);
     }
     filled[block] += length;
@@ -320,6 +324,15 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
     landingBlock = block;
     landingStart = offset;
     return landing.retain();
+  }
+
+  /** A view of the whole of {@code block}, kept while frames go to it: TLS records are small, blocks are not. */
+  private ByteBuffer copyTarget(int block) {
+    if (copyTarget == null || copyTargetBlock != block) {
+      copyTarget = blocks.get(block).segment().asSlice(0, blockBytes).asByteBuffer();
+      copyTargetBlock = block;
+    }
+    return copyTarget;
   }
 
   private void releaseLanding() {
@@ -380,6 +393,7 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
 
   private void clearTransfer() {
     releaseLanding();
+    copyTarget = null;
     header = null;
     reservation = null;
     blocks = null;
