@@ -11,35 +11,50 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
+import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.KeyManagerFactory;
 
 /**
- * A throwaway self-signed EC certificate for {@code localhost} / {@code 127.0.0.1}, made with the JDK's own
- * {@code keytool} (the JDK has no public API to issue certificates, and no network is needed), with the server and
- * client {@link SslContext}s the kv-transfer builders take. For the benchmark's TLS leg and for tests; a deployment
- * configures its own certificate and key.
+ * A throwaway self-signed EC certificate and its key, made with the JDK's own {@code keytool} (the JDK has no public
+ * API to issue certificates, and no network is needed), with the server and client {@link SslContext}s the
+ * kv-transfer builders take, or as the PEM files the workers' {@code --kv-tls-*} flags take. For the benchmark's TLS
+ * leg and for tests; a deployment configures its own certificate and key.
  */
 public final class SelfSignedTls {
   private static final String ALIAS = "kv";
   private static final char[] PASSWORD = "changeit".toCharArray();
 
+  private final X509Certificate certificate;
+  private final PrivateKey privateKey;
   private final SslContext server;
   private final SslContext client;
 
-  private SelfSignedTls(SslContext server, SslContext client) {
-    this.server = server;
-    this.client = client;
+  private SelfSignedTls(X509Certificate certificate, PrivateKey privateKey) throws IOException {
+    this.certificate = certificate;
+    this.privateKey = privateKey;
+    this.server = SslContextBuilder.forServer(privateKey, certificate).build();
+    this.client = SslContextBuilder.forClient().trustManager(certificate).build();
   }
 
-  /** Generates the key pair and certificate into a PKCS#12 file under {@code dir} (which must exist). */
+  /** For {@code localhost} and {@code 127.0.0.1}; keytool's scratch file goes to {@code dir} (which must exist). */
   public static SelfSignedTls create(Path dir) throws IOException, GeneralSecurityException {
+    return create(dir, "localhost", "SAN=dns:localhost,ip:127.0.0.1");
+  }
+
+  /** For {@code dnsName} only: a client that checks host names refuses it on {@code 127.0.0.1}. */
+  public static SelfSignedTls createFor(Path dir, String dnsName) throws IOException, GeneralSecurityException {
+    return create(dir, dnsName, "SAN=dns:" + dnsName);
+  }
+
+  private static SelfSignedTls create(Path dir, String commonName, String subjectAltNames)
+      throws IOException, GeneralSecurityException {
     Path keystore = dir.resolve("kv-tls-" + System.nanoTime() + ".p12");
     Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
     List<String> command = List.of(keytool.toString(), "-genkeypair", "-alias", ALIAS, "-keyalg", "EC",
-        "-groupname", "secp256r1", "-dname", "CN=localhost", "-ext", "SAN=dns:localhost,ip:127.0.0.1",
+        "-groupname", "secp256r1", "-dname", "CN=" + commonName, "-ext", subjectAltNames,
         "-validity", "2", "-keystore", keystore.toString(), "-storetype", "PKCS12",
         "-storepass", new String(PASSWORD), "-keypass", new String(PASSWORD));
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -60,11 +75,8 @@ public final class SelfSignedTls {
     } finally {
       Files.deleteIfExists(keystore);
     }
-    KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-    keys.init(store, PASSWORD);
-    X509Certificate certificate = (X509Certificate) store.getCertificate(ALIAS);
-    return new SelfSignedTls(SslContextBuilder.forServer(keys).build(),
-        SslContextBuilder.forClient().trustManager(certificate).build());
+    return new SelfSignedTls((X509Certificate) store.getCertificate(ALIAS),
+        (PrivateKey) store.getKey(ALIAS, PASSWORD));
   }
 
   /** Which TLS engine the contexts use: Netty picks OpenSSL (BoringSSL) when its native library loads, else the JDK. */
@@ -77,8 +89,28 @@ public final class SelfSignedTls {
     return server;
   }
 
-  /** For {@code KvTransferClient.Builder.sslContext}: trusts exactly this certificate. */
+  /** For {@code KvTransferClient.Builder.sslContext}: trusts exactly this certificate (and checks the host name). */
   public SslContext clientContext() {
     return client;
+  }
+
+  /** Writes the certificate as PEM ({@code --kv-tls-cert}, and the peer's {@code --kv-tls-trust}); returns it. */
+  public Path writeCertificatePem(Path file) throws IOException {
+    try {
+      return Files.writeString(file, pem("CERTIFICATE", certificate.getEncoded()));
+    } catch (java.security.cert.CertificateEncodingException e) {
+      throw new IOException("certificate: " + e.getMessage(), e);
+    }
+  }
+
+  /** Writes the private key as unencrypted PEM PKCS#8 ({@code --kv-tls-key}); returns {@code file}. */
+  public Path writePrivateKeyPem(Path file) throws IOException {
+    // getEncoded() of a private key is its PKCS#8 DER, what "BEGIN PRIVATE KEY" holds
+    return Files.writeString(file, pem("PRIVATE KEY", privateKey.getEncoded()));
+  }
+
+  private static String pem(String type, byte[] der) {
+    Base64.Encoder base64 = Base64.getMimeEncoder(76, "\n".getBytes(StandardCharsets.US_ASCII));
+    return "-----BEGIN " + type + "-----\n" + base64.encodeToString(der) + "\n-----END " + type + "-----\n";
   }
 }
