@@ -159,6 +159,11 @@ public final class KvTransferClient implements AutoCloseable {
     if (!target.isUnix()) {
       b.option(ChannelOption.TCP_NODELAY, true);
     }
+    if (target.isUnix() && config.unixSendBufferBytes > 0) {
+      // Unix sockets do not autotune like TCP: at the default ~208 KiB the sender hits a full socket every few
+      // frames and waits for the receiver's wake-up; 4 MiB measured +0.1 of the raw socket's throughput at 256 MiB.
+      b.option(ChannelOption.SO_SNDBUF, config.unixSendBufferBytes);
+    }
     ChannelFuture cf = b.connect(transports.socketAddress(target));
     cf.addListener(f -> {
       if (!f.isSuccess()) {
@@ -199,6 +204,7 @@ public final class KvTransferClient implements AutoCloseable {
     private Duration responseTimeout = Duration.ofSeconds(10);
     private Duration transferIdleTimeout = Duration.ofSeconds(30);
     private Duration idleTimeout = Duration.ofSeconds(60);
+    private int unixSendBufferBytes = 4 << 20;
     private int writeBufferLowWaterMark = 2 << 20;
     private int writeBufferHighWaterMark = 8 << 20;
     private int ioThreads = 1;
@@ -272,6 +278,18 @@ public final class KvTransferClient implements AutoCloseable {
     /** How long an unused pooled connection stays open (default 60 s). */
     public Builder idleTimeout(Duration d) {
       this.idleTimeout = KvTransferServer.checkPositive("idleTimeout", d);
+      return this;
+    }
+
+    /**
+     * Send buffer of Unix-socket connections (SO_SNDBUF; the kernel caps it at {@code net.core.wmem_max}); default
+     * 4 MiB, 0 for the kernel's default. TCP connections keep the kernel's autotuning.
+     */
+    public Builder unixSendBufferBytes(int bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("unixSendBufferBytes: " + bytes + " (expected: >= 0)");
+      }
+      this.unixSendBufferBytes = bytes;
       return this;
     }
 

@@ -108,6 +108,20 @@ class KvTransferLoopbackTest {
     }
   }
 
+  /** The Unix-socket send buffer is a tuning knob: any size moves the same bytes; a negative one is refused. */
+  @ParameterizedTest(name = "SO_SNDBUF {0}")
+  @CsvSource({"0", "65536", "4194304"})
+  void push_unixSocketAnySendBuffer_receiverHoldsIdenticalBytes(int sendBuffer) throws Exception {
+    KvLayout layout = TestKv.LARGE;
+    int tokens = 1500;
+    int blocks = layout.blocksFor(tokens);
+    try (Peers peers = new Peers(layout, blocks, blocks, dir, s -> s, c -> c.unixSendBufferBytes(sendBuffer))) {
+      pushAndVerify(peers, peers.uds(), "sndbuf-" + sendBuffer, tokens, sendBuffer);
+    }
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> KvTransferClient.builder().unixSendBufferBytes(-1))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unixSendBufferBytes");
+  }
+
   @Test
   void transports_linuxX86_64_usesNativeEpoll() {
     boolean linuxX64 = System.getProperty("os.name").equals("Linux")
