@@ -392,9 +392,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (Frames.isTlsFailure(cause)) {
-      // The SslHandler reports a failed handshake (untrusted certificate, no common protocol) as a decoding error.
-      fatalQuiet(Reason.AUTH_FAILED, "TLS: " + Frames.rootMessage(cause));
+    Reason tls = Frames.tlsFailure(cause);
+    if (tls != null) {
+      // The SslHandler reports TLS failures as decoding errors; they say nothing about our framing.
+      fatalQuiet(tls, "TLS: " + Frames.rootMessage(cause));
     } else if (cause instanceof DecoderException) {
       fatal(Reason.PROTOCOL_ERROR, "malformed frame from the receiver: " + cause.getMessage());
     } else {

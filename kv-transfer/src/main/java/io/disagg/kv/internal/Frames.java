@@ -1,5 +1,6 @@
 package io.disagg.kv.internal;
 
+import io.disagg.kv.KvTransferException;
 import io.disagg.proto.v1.KvTransferHeader;
 
 /**
@@ -72,14 +73,21 @@ public final class Frames {
   /** Fatal for the transfer and the connection; the sender of this frame closes the connection. */
   public record Error(int code, String message) implements Control {}
 
-  /** Whether {@code cause} (or what it wraps) is a TLS failure: a handshake that could not complete, a bad record. */
-  static boolean isTlsFailure(Throwable cause) {
+  /**
+   * What a TLS failure in {@code cause} (or what it wraps) means for the transfer: a handshake that could not complete
+   * (untrusted certificate, no common protocol) is {@code AUTH_FAILED}; a bad record later (corruption on the wire) is
+   * {@code CONNECTION_LOST}, which a retry may get past. {@code null} when it is no TLS failure.
+   */
+  static KvTransferException.Reason tlsFailure(Throwable cause) {
     for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLHandshakeException) {
+        return KvTransferException.Reason.AUTH_FAILED;
+      }
       if (t instanceof javax.net.ssl.SSLException) {
-        return true;
+        return KvTransferException.Reason.CONNECTION_LOST;
       }
     }
-    return false;
+    return null;
   }
 
   /** The innermost cause's message, which for TLS failures says what went wrong (e.g. no trusted certificate). */

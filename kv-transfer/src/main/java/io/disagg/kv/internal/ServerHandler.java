@@ -16,7 +16,6 @@ import io.netty.handler.codec.DecoderException;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.function.LongSupplier;
@@ -66,10 +65,11 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
    * read until the frame is in; this handler holds one reference to it, each read one more.
    */
   private ByteBuf landing;
-  private ByteBuffer copyTarget;
-  private int copyTargetBlock;
   private int landingBlock;
   private long landingStart;
+  /** A view of one whole destination block, the copy target while its frames arrive through socket buffers (TLS). */
+  private ByteBuffer copyTarget;
+  private int copyTargetBlock;
   private long startNanos;
   private long discarded;
 
@@ -282,7 +282,6 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
           + " (expected offset " + filled[block] + ", block bytes " + blockBytes + ")");
       return;
     }
-    MemorySegment blockMemory = blocks.get(block).segment();
     ByteBuffer landed = landedInPlace(payload, block, data.offset(), length);
     if (landed != null) {
       crc.update(landed);
@@ -326,7 +325,7 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
     return landing.retain();
   }
 
-  /** A view of the whole of {@code block}, kept while frames go to it: TLS records are small, blocks are not. */
+  /** {@link #copyTarget} for {@code block}; kept while frames go to that block: TLS records are small, blocks are not. */
   private ByteBuffer copyTarget(int block) {
     if (copyTarget == null || copyTargetBlock != block) {
       copyTarget = blocks.get(block).segment().asSlice(0, blockBytes).asByteBuffer();
@@ -485,12 +484,13 @@ public final class ServerHandler extends ChannelInboundHandlerAdapter {
     if (state == State.CLOSED) {
       return;
     }
-    if (Frames.isTlsFailure(cause)) {
-      // No ERROR frame: the peer cannot read anything on a connection whose TLS handshake failed.
+    Reason tls = Frames.tlsFailure(cause);
+    if (tls != null) {
+      // No ERROR frame: a connection whose TLS failed cannot carry one.
       if (state != State.RECEIVING) {
-        config.meters().failed(config.transport(), Reason.AUTH_FAILED, 0);
+        config.meters().failed(config.transport(), tls, 0);
       }
-      failTransfer(Reason.AUTH_FAILED, "TLS: " + Frames.rootMessage(cause));
+      failTransfer(tls, "TLS: " + Frames.rootMessage(cause));
       close(ctx);
     } else if (cause instanceof DecoderException) {
       fatal(ctx, Reason.PROTOCOL_ERROR, "malformed frame: " + cause.getMessage());
