@@ -41,8 +41,9 @@ import java.util.zip.CRC32C;
 
 /**
  * {@code ./disagg bench kv-transfer}: moves 1 MiB, 16 MiB and 256 MiB KV caches (256 KiB blocks: 4 layers x 4 KV
- * heads x 64 dims x F32 x 32 tokens) from one off-heap pool to another in this JVM, over loopback TCP and a Unix
- * socket, with this transport and with a raw baseline measured in the same run, rep by rep interleaved: a plain
+ * heads x 64 dims x F32 x 32 tokens) from one off-heap pool to another in this JVM, over loopback TCP, a Unix socket
+ * and TCP with TLS (a {@link SelfSignedTls} certificate; its baseline is the plaintext one, so its ratio is TLS's
+ * cost), with this transport and with a raw baseline measured in the same run, rep by rep interleaved: a plain
  * blocking {@link SocketChannel} writing the same blocks' memory and reading straight into destination blocks, with
  * the same CRC32C work on both sides (and once more without it, for reference). Times are push-to-consumer
  * (transport) and first-byte-to-ack (raw); figures are medians over reps, after a warm-up that runs until the JIT
@@ -62,7 +63,7 @@ public final class KvTransferBenchmark {
   private KvTransferBenchmark() {}
 
   /**
-   * Options: {@code --transports tcp,uds}, {@code --sizes-mib 1,16,256} with {@code --reps 60,12,15}, {@code --nio}
+   * Options: {@code --transports tcp,uds,tls}, {@code --sizes-mib 1,16,256} with {@code --reps 60,12,15}, {@code --nio}
    * (force the NIO transport), {@code --frame-bytes N} (client DATA frame size; default the client's).
    */
   public static void main(String[] args) throws Exception {
