@@ -7,9 +7,12 @@ import io.disagg.client.GenerateResult;
 import io.disagg.proto.v1.GenerateRequest;
 import io.disagg.proto.v1.ServeMode;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The {@code ./disagg} entry points that start components: {@code decode-worker} hands its flags to the worker, and
@@ -29,11 +32,15 @@ class LocalCommandE2ETest {
     }
   }
 
-  @Test
-  void localCommand_startsClusterThatServesDisaggregatedCompletion() throws Exception {
-    try (ChildJvm local = ChildJvm.start("local", "router", "io.disagg.cli.Main", List.of("local", "--model",
-        LocalCluster.model().toString(), "--decode-workers", "1", "--prefill-workers", "1",
-        "--router-arg=--metrics-port=0"), Map.of())) {
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"tcp", "unix"})
+  void localCommand_startsClusterThatServesDisaggregatedCompletion(String kvTransport) throws Exception {
+    List<String> args = new ArrayList<>(List.of("local", "--model", LocalCluster.model().toString(),
+        "--decode-workers", "1", "--prefill-workers", "1", "--router-arg=--metrics-port=0"));
+    if (kvTransport.equals("unix")) {
+      args.add("--kv-unix-sockets");
+    }
+    try (ChildJvm local = ChildJvm.start("local-" + kvTransport, "router", "io.disagg.cli.Main", args, Map.of())) {
       Map<String, String> ready = local.awaitReady(Duration.ofSeconds(120));
       // The router can announce itself ready with a cold worker not yet in rotation (see RouterMetrics).
       RouterMetrics.awaitInRotation(ready.get("metrics"), null, 1, 1, Duration.ofSeconds(30));
@@ -49,6 +56,8 @@ class LocalCommandE2ETest {
       assertThat(r.servedBy().mode()).isEqualTo(ServeMode.SERVE_MODE_DISAGGREGATED);
       assertThat(r.timing().kvTransferBytes()).isPositive();
       assertThat(ready).containsKey("http");
+      // The decode worker's own ready line (echoed by local) names where prefill workers push.
+      assertThat(local.output()).contains(kvTransport.equals("unix") ? "kv=unix:" : "kv=127.0.0.1:");
     }
   }
 }

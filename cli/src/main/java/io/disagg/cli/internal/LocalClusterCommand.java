@@ -7,7 +7,9 @@ import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -63,6 +65,10 @@ public final class LocalClusterCommand implements Callable<Integer> {
   @Option(names = "--startup-timeout", defaultValue = "PT120S", description = "How long each process may take to become ready (default: ${DEFAULT-VALUE}).")
   Duration startupTimeout;
 
+  @Option(names = "--kv-unix-sockets", description = "Decode workers serve kv-transfer on Unix sockets in a temporary "
+      + "directory (the same-host fast path) instead of loopback TCP.")
+  boolean kvUnixSockets;
+
   @Option(names = "--worker-arg", description = "Extra argument passed to every worker (repeatable), e.g. --worker-arg=--kv-blocks=4096.")
   List<String> workerArgs = new ArrayList<>();
 
@@ -71,6 +77,8 @@ public final class LocalClusterCommand implements Callable<Integer> {
 
   private final List<Process> processes = new CopyOnWriteArrayList<>();
   private volatile boolean stopping;
+  /** Where decode workers' kv-transfer sockets live with {@code --kv-unix-sockets}; removed on stop. */
+  private volatile Path socketDir;
 
   @Override
   public Integer call() throws Exception {
@@ -85,10 +93,20 @@ public final class LocalClusterCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(new Thread(this::stopAll, "disagg-local-shutdown"));
     try {
       List<String> decodeAddresses = new ArrayList<>();
+      if (kvUnixSockets) {
+        // Short and private: a Unix socket path is limited to about 100 bytes, and only this user's workers connect.
+        socketDir = Files.createTempDirectory("disagg-local-",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      }
       for (int i = 0; i < decodeWorkers; i++) {
+        List<String> kvListen = kvUnixSockets
+            ? List.of("--kv-unix-socket", socketDir.resolve("decode-" + i + ".sock").toString())
+            : List.of("--kv-port", "0");
+        List<String> args = new ArrayList<>(List.of("--model", modelPath.toString(), "--worker-id", "decode-" + i,
+            "--grpc-port", "0", "--threads", Integer.toString(threads)));
+        args.addAll(kvListen);
         Map<String, String> ready = start("decode-" + i, secret, "decode-worker", withWorkerArgs(
-            "--model", modelPath.toString(), "--worker-id", "decode-" + i, "--grpc-port", "0", "--kv-port", "0",
-            "--threads", Integer.toString(threads)));
+            args.toArray(String[]::new)));
         decodeAddresses.add(ready.get("grpc"));
       }
       List<String> prefillAddresses = new ArrayList<>();
@@ -214,6 +232,18 @@ public final class LocalClusterCommand implements Callable<Integer> {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         p.destroyForcibly();
+      }
+    }
+    Path dir = socketDir;
+    if (dir != null) {
+      socketDir = null;
+      try (var sockets = Files.list(dir)) {
+        for (Path socket : (Iterable<Path>) sockets::iterator) {
+          Files.deleteIfExists(socket);
+        }
+        Files.deleteIfExists(dir);
+      } catch (IOException e) {
+        // Best effort: a leftover directory in the temp folder holds nothing but dead sockets.
       }
     }
   }
