@@ -6,7 +6,21 @@ import io.disagg.worker.WorkerCommand;
 import io.disagg.worker.WorkerOptions;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.Signature;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.InvalidKeySpecException;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.Base64;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -129,14 +143,72 @@ public final class DecodeWorkerMain extends WorkerCommand {
     if (files == null) {
       return null;
     }
+    SslContext context;
     try {
-      return SslContextBuilder.forServer(files.certificateChain().toFile(), files.privateKey().toFile()).build();
+      context = SslContextBuilder.forServer(files.certificateChain().toFile(), files.privateKey().toFile()).build();
     } catch (SSLException | IllegalArgumentException e) {
       // Netty's message names the file it refused; its cause says why
       String why = e.getCause() == null ? e.getMessage() : e.getMessage() + ": " + e.getCause().getMessage();
       throw new IllegalArgumentException("--kv-tls-cert " + files.certificateChain() + ", --kv-tls-key "
           + files.privateKey() + " (expected: a PEM certificate chain and its PEM PKCS#8 private key; " + why + ")",
           e);
+    }
+    requireKeyOfCertificate(files);
+    return context;
+  }
+
+  /**
+   * Refuses a key that does not belong to the chain's first certificate: neither TLS engine checks that when the
+   * context is built, so the mistake would surface only as every push failing its handshake. The key signs a random
+   * challenge and the certificate's public key must verify it.
+   */
+  private static void requireKeyOfCertificate(WorkerOptions.KvTlsFiles files) {
+    String mismatch = "--kv-tls-key " + files.privateKey() + " does not belong to --kv-tls-cert "
+        + files.certificateChain();
+    try {
+      X509Certificate certificate;
+      try (InputStream in = Files.newInputStream(files.certificateChain())) {
+        certificate = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificates(in)
+            .iterator().next();
+      }
+      PublicKey publicKey = certificate.getPublicKey();
+      String signing = switch (publicKey.getAlgorithm()) {
+        case "EC" -> "SHA256withECDSA";
+        case "RSA" -> "SHA256withRSA";
+        case "Ed25519", "Ed448", "EdDSA" -> publicKey.getAlgorithm();
+        default -> null; // another key type: the handshake will tell
+      };
+      if (signing == null) {
+        return;
+      }
+      String pem = Files.readString(files.privateKey());
+      if (!pem.contains("-----BEGIN PRIVATE KEY-----")) {
+        return; // a form the engine took but this check does not read (e.g. OpenSSL's traditional EC or RSA PEM)
+      }
+      String body = pem.replaceAll("-----(BEGIN|END) PRIVATE KEY-----", "").replaceAll("\\s", "");
+      PrivateKey key;
+      try {
+        key = KeyFactory.getInstance(publicKey.getAlgorithm())
+            .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(body)));
+      } catch (InvalidKeySpecException | IllegalArgumentException e) {
+        throw new IllegalArgumentException(mismatch + " (a " + publicKey.getAlgorithm() + " certificate, another "
+            + "kind of key)", e);
+      }
+      byte[] challenge = new byte[32];
+      new SecureRandom().nextBytes(challenge);
+      Signature signer = Signature.getInstance(signing);
+      signer.initSign(key);
+      signer.update(challenge);
+      byte[] signature = signer.sign();
+      Signature verifier = Signature.getInstance(signing);
+      verifier.initVerify(publicKey);
+      verifier.update(challenge);
+      if (!verifier.verify(signature)) {
+        throw new IllegalArgumentException(mismatch + " (a signature made with the key does not verify with the "
+            + "certificate's public key)");
+      }
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalArgumentException(mismatch + " (cannot check: " + e.getMessage() + ")", e);
     }
   }
 }

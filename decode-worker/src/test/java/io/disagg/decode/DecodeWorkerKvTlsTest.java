@@ -80,6 +80,17 @@ class DecodeWorkerKvTlsTest {
   }
 
   @Test
+  void tlsKeyOfAnotherCertificate_isAUsageError() throws Exception {
+    TestCertificates other = TestCertificates.create(dir);
+
+    Run r = run("--kv-tls-cert", pem.certificate().toString(), "--kv-tls-key", other.privateKey().toString());
+
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("--kv-tls-key " + other.privateKey() + " does not belong to --kv-tls-cert "
+        + pem.certificate()).doesNotContain("\tat ");
+  }
+
+  @Test
   void tlsCertWithoutKey_isAUsageError() {
     Run r = run("--kv-tls-cert", pem.certificate().toString());
 
