@@ -13,7 +13,7 @@ import java.util.Objects;
  *
  * <p>Block layouts (little-endian): Q8_0 is an F16 scale {@code d} then 32 signed bytes, value {@code d * q}; Q4_0 is
  * an F16 scale {@code d} then 16 bytes whose low nibbles are elements 0..15 and high nibbles elements 16..31, value
- * {@code d * (nibble - 8)}.
+ * {@code d * (nibble - 8)}. The K-quants (Q4_K, Q5_K, Q6_K: super-blocks of 256) are in {@link KQuantCodec}.
  */
 public final class GgmlCodec {
   private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -55,6 +55,7 @@ public final class GgmlCodec {
       }
       case Q8_0 -> encodeQ80(values, seg);
       case Q4_0 -> encodeQ40(values, seg);
+      case Q4_K, Q5_K, Q6_K -> KQuantCodec.encode(type, values, seg);
       default -> throw new AssertionError(type);
     }
     return out;
@@ -113,6 +114,7 @@ public final class GgmlCodec {
           }
         }
       }
+      case Q4_K, Q5_K, Q6_K -> KQuantCodec.decode(type, data, out);
       default -> throw new AssertionError(type);
     }
     return out;
@@ -191,7 +193,7 @@ public final class GgmlCodec {
   private static long checked(GgmlType type, long elements) {
     Objects.requireNonNull(type, "type");
     if (!type.isSupported()) {
-      throw new IllegalArgumentException("type: %s (expected: one of F32, F16, BF16, Q8_0, Q4_0)".formatted(type));
+      throw new IllegalArgumentException("type: %s (expected: one of F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)".formatted(type));
     }
     return type.bytesFor(elements);
   }

@@ -18,9 +18,9 @@ public enum GgmlType {
   Q8_1(9, 32, 36, false),
   Q2_K(10, 256, 84, false),
   Q3_K(11, 256, 110, false),
-  Q4_K(12, 256, 144, false),
-  Q5_K(13, 256, 176, false),
-  Q6_K(14, 256, 210, false),
+  Q4_K(12, 256, 144, true),
+  Q5_K(13, 256, 176, true),
+  Q6_K(14, 256, 210, true),
   Q8_K(15, 256, 292, false),
   IQ2_XXS(16, 256, 66, false),
   IQ2_XS(17, 256, 74, false),
@@ -79,7 +79,8 @@ public enum GgmlType {
     return typeSize;
   }
 
-  /** Whether {@link GgmlCodec} (and the Java engine) can read and write this type: F32, F16, BF16, Q8_0, Q4_0. */
+  /** Whether {@link GgmlCodec} (and the Java engine) can read and write this type: F32, F16, BF16, Q8_0,
+   * Q4_0, Q4_K, Q5_K, Q6_K. */
   public boolean isSupported() {
     return supported;
   }

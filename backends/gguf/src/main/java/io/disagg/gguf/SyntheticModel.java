@@ -26,6 +26,9 @@ import java.util.SplittableRandom;
 public final class SyntheticModel {
   static final double WEIGHT_STD = 0.02;
 
+  /** What {@link Builder#typeName(String)} accepts. */
+  public static final String TYPE_NAMES = "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q4_K_M";
+
   private SyntheticModel() {
   }
 
@@ -72,7 +75,7 @@ public final class SyntheticModel {
           case "vocab" -> b.vocabSize(Integer.parseInt(value));
           case "ctx" -> b.contextLength(Integer.parseInt(value));
           case "arch" -> b.architecture(value);
-          case "type" -> b.tensorType(GgmlType.valueOf(value.toUpperCase(Locale.ROOT)));
+          case "type" -> b.typeName(value);
           case "tied" -> b.tiedOutput(Boolean.parseBoolean(value));
           case "seed" -> b.seed(Long.parseLong(value));
           case "tokenizer" -> b.tokenizer(value);
@@ -98,6 +101,7 @@ public final class SyntheticModel {
     private int vocabSize = 512;
     private int contextLength = 256;
     private GgmlType tensorType = GgmlType.F32;
+    private boolean q4KMix;
     private boolean tiedOutput;
     private long seed;
     private String name = "synthetic";
@@ -152,15 +156,39 @@ public final class SyntheticModel {
       return this;
     }
 
-    /** Type of the 2-D weight matrices (norms and biases stay F32): F32, F16, BF16, Q8_0 or Q4_0. */
+    /**
+     * Type of the 2-D weight matrices (norms and biases stay F32): F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K.
+     * K-quants need {@code dim} and {@code ffn} to be multiples of 256.
+     */
     public Builder tensorType(GgmlType tensorType) {
       Objects.requireNonNull(tensorType, "tensorType");
       if (!tensorType.isSupported()) {
-        throw new IllegalArgumentException(
-            "tensorType: %s (expected: one of F32, F16, BF16, Q8_0, Q4_0)".formatted(tensorType));
+        throw new IllegalArgumentException("tensorType: %s (expected: one of %s)".formatted(tensorType, TYPE_NAMES));
       }
       this.tensorType = tensorType;
+      this.q4KMix = false;
       return this;
+    }
+
+    /**
+     * A {@link #tensorType} by name, or the mix {@code Q4_K_M}: Q4_K everywhere except Q6_K for the output head (the
+     * token embeddings when tied) and, as llama.cpp's {@code use_more_bits}, for {@code attn_v} and {@code ffn_down}
+     * of the first and last eighth of the layers and every third layer between.
+     *
+     * @throws IllegalArgumentException naming the accepted types
+     */
+    public Builder typeName(String name) {
+      String upper = Objects.requireNonNull(name, "name").strip().toUpperCase(Locale.ROOT);
+      if (upper.equals("Q4_K_M")) {
+        tensorType(GgmlType.Q4_K);
+        q4KMix = true;
+        return this;
+      }
+      try {
+        return tensorType(GgmlType.valueOf(upper));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("type: %s (expected: one of %s)".formatted(name, TYPE_NAMES), e);
+      }
     }
 
     /** Whether the output projection reuses {@code token_embd.weight} (no {@code output.weight} tensor). */
@@ -219,7 +247,7 @@ public final class SyntheticModel {
       String a = architecture;
       out.put("general.architecture", a)
           .put("general.name", name)
-          .put("general.file_type", GgufValueType.UINT32, fileType(tensorType))
+          .put("general.file_type", GgufValueType.UINT32, q4KMix ? 15 : fileType(tensorType))
           .put(a + ".block_count", GgufValueType.UINT32, layers)
           .put(a + ".context_length", GgufValueType.UINT32, contextLength)
           .put(a + ".embedding_length", GgufValueType.UINT32, embeddingDim)
@@ -282,13 +310,14 @@ public final class SyntheticModel {
       int d = embeddingDim;
       int kv = embeddingDim / heads * effectiveKvHeads();
       List<TensorSpec> specs = new ArrayList<>();
-      specs.add(matrix("token_embd.weight", d, vocabSize));
+      specs.add(matrix("token_embd.weight", d, vocabSize, tiedOutput && q4KMix));
       for (int i = 0; i < layers; i++) {
         String p = "blk." + i + ".";
+        boolean moreBits = q4KMix && (i < layers / 8 || i >= 7 * layers / 8 || (i - layers / 8) % 3 == 2);
         specs.add(norm(p + "attn_norm.weight", d));
         specs.add(matrix(p + "attn_q.weight", d, d));
         specs.add(matrix(p + "attn_k.weight", d, kv));
-        specs.add(matrix(p + "attn_v.weight", d, kv));
+        specs.add(matrix(p + "attn_v.weight", d, kv, moreBits));
         if ("qwen2".equals(architecture)) {
           specs.add(new TensorSpec(p + "attn_q.bias", GgmlType.F32, new long[] {d}, WEIGHT_STD, 0));
           specs.add(new TensorSpec(p + "attn_k.bias", GgmlType.F32, new long[] {kv}, WEIGHT_STD, 0));
@@ -298,17 +327,22 @@ public final class SyntheticModel {
         specs.add(norm(p + "ffn_norm.weight", d));
         specs.add(matrix(p + "ffn_gate.weight", d, feedForwardDim));
         specs.add(matrix(p + "ffn_up.weight", d, feedForwardDim));
-        specs.add(matrix(p + "ffn_down.weight", feedForwardDim, d));
+        specs.add(matrix(p + "ffn_down.weight", feedForwardDim, d, moreBits));
       }
       specs.add(norm("output_norm.weight", d));
       if (!tiedOutput) {
-        specs.add(matrix("output.weight", d, vocabSize));
+        specs.add(matrix("output.weight", d, vocabSize, q4KMix));
       }
       return specs;
     }
 
     private TensorSpec matrix(String name, int in, int out) {
-      return new TensorSpec(name, tensorType, new long[] {in, out}, WEIGHT_STD, 0);
+      return matrix(name, in, out, false);
+    }
+
+    /** A matrix in the main type, or in Q6_K where the Q4_K_M mix gives it more bits. */
+    private TensorSpec matrix(String name, int in, int out, boolean q6k) {
+      return new TensorSpec(name, q6k ? GgmlType.Q6_K : tensorType, new long[] {in, out}, WEIGHT_STD, 0);
     }
 
     private static TensorSpec norm(String name, int n) {
@@ -380,7 +414,7 @@ public final class SyntheticModel {
       m.put("feedForwardDim", feedForwardDim);
       m.put("vocabSize", vocabSize);
       m.put("contextLength", contextLength);
-      m.put("tensorType", tensorType);
+      m.put("tensorType", q4KMix ? "Q4_K_M" : tensorType);
       m.put("tiedOutput", tiedOutput);
       m.put("tokenizer", effectiveTokenizer());
       m.put("seed", seed);
@@ -400,6 +434,9 @@ public final class SyntheticModel {
       case F16 -> 1;
       case Q4_0 -> 2;
       case Q8_0 -> 7;
+      case Q4_K -> 14; // LLAMA_FTYPE_MOSTLY_Q4_K_S; the Q4_K_M mix is 15
+      case Q5_K -> 16; // LLAMA_FTYPE_MOSTLY_Q5_K_S
+      case Q6_K -> 18;
       case BF16 -> 32;
       default -> throw new IllegalArgumentException("tensorType: " + type);
     };

@@ -118,8 +118,8 @@ class GgmlCodecTest {
 
   @Test
   void encode_unsupportedTypeOrPartialBlock_isRejected() {
-    assertThatThrownBy(() -> GgmlCodec.encode(GgmlType.Q4_K, new float[256]))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("type: Q4_K");
+    assertThatThrownBy(() -> GgmlCodec.encode(GgmlType.Q2_K, new float[256]))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("type: Q2_K");
     assertThatThrownBy(() -> GgmlCodec.encode(GgmlType.Q8_0, new float[33]))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("block size 32");
     assertThatThrownBy(() -> GgmlCodec.decode(GgmlType.F32, MemorySegment.ofArray(new byte[7]), 2))
@@ -144,7 +144,8 @@ class GgmlCodecTest {
     assertThatThrownBy(() -> GgmlType.fromId(31)).isInstanceOf(GgufException.class);
     assertThatThrownBy(() -> GgmlType.fromId(-1)).isInstanceOf(GgufException.class);
     assertThat(java.util.Arrays.stream(GgmlType.values()).filter(GgmlType::isSupported))
-        .containsExactlyInAnyOrder(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0);
+        .containsExactlyInAnyOrder(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0,
+            GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K);
   }
 
   private static void assertQuantisationError(GgmlType type, int levels, double steps) {

@@ -117,8 +117,12 @@ class SyntheticModelTest {
     assertThatThrownBy(() -> SyntheticModel.builder().feedForwardDim(172).tensorType(GgmlType.Q8_0).parameterCount())
         .hasMessage("feedForwardDim: 172 (expected: a multiple of Q8_0's block size 32)");
     assertThatThrownBy(() -> SyntheticModel.builder().layers(0)).hasMessage("layers: 0 (expected: > 0)");
-    assertThatThrownBy(() -> SyntheticModel.builder().tensorType(GgmlType.Q4_K))
-        .hasMessageContaining("tensorType: Q4_K");
+    assertThatThrownBy(() -> SyntheticModel.builder().tensorType(GgmlType.Q2_K))
+        .hasMessageContaining("tensorType: Q2_K");
+    assertThatThrownBy(() -> SyntheticModel.builder().typeName("Q3_K_M"))
+        .hasMessageContaining("type: Q3_K_M (expected: one of F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q4_K_M)");
+    assertThatThrownBy(() -> SyntheticModel.builder().tensorType(GgmlType.Q4_K).parameterCount())
+        .hasMessage("embeddingDim: 64 (expected: a multiple of Q4_K's block size 256)");
     assertThatThrownBy(() -> SyntheticModel.builder().architecture("gpt3")).hasMessageContaining("gpt3");
     assertThatThrownBy(() -> SyntheticModel.fromShapeSpec("layers=2,wings=3")).hasMessageContaining("wings");
     assertThatThrownBy(() -> SyntheticModel.builder().vocabSize(100).parameterCount())

@@ -1,6 +1,5 @@
 package io.disagg.cli.internal;
 
-import io.disagg.gguf.GgmlType;
 import io.disagg.gguf.SyntheticModel;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -27,7 +26,7 @@ public final class ModelCommand {
         description = "A preset (tiny, 100m) or a spec like layers=12,dim=768,heads=12,kv-heads=4,ffn=2048,vocab=32000,ctx=2048.")
     String shape;
 
-    @Option(names = "--type", defaultValue = "F32", description = "Tensor type: F32, F16, BF16, Q8_0, Q4_0 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--type", defaultValue = "F32", description = "Tensor type: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, or the mix Q4_K_M (default: ${DEFAULT-VALUE}).")
     String type;
 
     @Option(names = "--arch", defaultValue = "llama", description = "llama or qwen2 (default: ${DEFAULT-VALUE}).")
@@ -47,21 +46,12 @@ public final class ModelCommand {
 
     @Override
     public Integer call() {
-      GgmlType tensorType;
-      try {
-        tensorType = GgmlType.valueOf(type.toUpperCase(Locale.ROOT));
-      } catch (IllegalArgumentException e) {
-        throw new ParameterException(spec.commandLine(), "--type: " + type + " (expected: F32, F16, BF16, Q8_0 or Q4_0)");
-      }
-      if (!tensorType.isSupported()) {
-        throw new ParameterException(spec.commandLine(), "--type: " + type + " (expected: F32, F16, BF16, Q8_0 or Q4_0)");
-      }
       SyntheticModel.Builder builder;
       try {
         builder = SyntheticModel.fromShapeSpec(shape)
             .architecture(architecture)
             .tokenizer(tokenizer)
-            .tensorType(tensorType)
+            .typeName(type)
             .tiedOutput(tied)
             .seed(seed);
       } catch (IllegalArgumentException e) {
@@ -69,7 +59,7 @@ public final class ModelCommand {
       }
       long started = System.nanoTime();
       Path written = builder.write(out);
-      System.err.printf("wrote %s (%s, %,d parameters) in %.1f s%n", written, tensorType, builder.parameterCount(),
+      System.err.printf("wrote %s (%s, %,d parameters) in %.1f s%n", written, type.toUpperCase(Locale.ROOT), builder.parameterCount(),
           (System.nanoTime() - started) / 1e9);
       return 0;
     }

@@ -84,6 +84,9 @@ final class ModelWeights {
       case BF16 -> WeightFormat.BF16;
       case Q8_0 -> WeightFormat.Q8_0;
       case Q4_0 -> WeightFormat.Q4_0;
+      case Q4_K -> WeightFormat.Q4_K;
+      case Q5_K -> WeightFormat.Q5_K;
+      case Q6_K -> WeightFormat.Q6_K;
       default -> throw new BackendException(BackendException.Code.MODEL_INVALID, "tensor " + t.name() + " has type "
           + t.type() + ", which the java backend does not support (expected one of: "
           + Arrays.toString(WeightFormat.values()) + ")");

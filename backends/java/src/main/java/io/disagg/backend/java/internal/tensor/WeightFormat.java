@@ -6,7 +6,10 @@ public enum WeightFormat {
   F16(1, 2),
   BF16(1, 2),
   Q8_0(32, 34),
-  Q4_0(32, 18);
+  Q4_0(32, 18),
+  Q4_K(256, 144),
+  Q5_K(256, 176),
+  Q6_K(256, 210);
 
   /** Elements per block of the block-quantised formats. */
   public static final int QK = 32;

@@ -7,7 +7,8 @@ import java.lang.foreign.MemorySegment;
  * so that {@code y[r] = dot(row r, x)}. Implementations decode on the fly inside the dot product and never copy the
  * matrix to the heap. Immutable and thread-safe; callers split the row range across threads.
  */
-public sealed interface WeightMatrix permits F32Matrix, F16Matrix, Bf16Matrix, Q8_0Matrix, Q4_0Matrix {
+public sealed interface WeightMatrix permits F32Matrix, F16Matrix, Bf16Matrix, Q8_0Matrix, Q4_0Matrix,
+    KQuantMatrix {
 
   /**
    * Wraps encoded row-major data.
@@ -27,6 +28,7 @@ public sealed interface WeightMatrix permits F32Matrix, F16Matrix, Bf16Matrix, Q
       case BF16 -> new Bf16Matrix(data, rows, cols);
       case Q8_0 -> new Q8_0Matrix(data, rows, cols);
       case Q4_0 -> new Q4_0Matrix(data, rows, cols);
+      case Q4_K, Q5_K, Q6_K -> new KQuantMatrix(format, data, rows, cols);
     };
   }
 

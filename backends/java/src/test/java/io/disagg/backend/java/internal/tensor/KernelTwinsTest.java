@@ -18,6 +18,11 @@ class KernelTwinsTest {
   private static final int[] BLOCK_LENGTHS = {32, 64, 96, 160, 256, 768, 1056};
   private static final int[] FLOAT_LENGTHS = {1, 7, 16, 17, 48, 80, 100, 768, 1056};
 
+  /** The block lengths that are whole blocks of {@code format} (K-quants: multiples of 256). */
+  private static int[] blockLengths(WeightFormat format) {
+    return java.util.Arrays.stream(BLOCK_LENGTHS).filter(c -> c % format.blockElements() == 0).toArray();
+  }
+
   private static float[] random(SplittableRandom rnd, int n) {
     float[] v = new float[n];
     for (int i = 0; i < n; i++) {
@@ -42,7 +47,7 @@ class KernelTwinsTest {
   void dot_vectorKernel_matchesScalarTwinAndCodecDecode(WeightFormat format) {
     SplittableRandom rnd = new SplittableRandom(42 + format.ordinal());
     try (Arena arena = Arena.ofConfined()) {
-      int[] lengths = format.blockElements() == 1 ? FLOAT_LENGTHS : BLOCK_LENGTHS;
+      int[] lengths = format.blockElements() == 1 ? FLOAT_LENGTHS : blockLengths(format);
       for (int cols : lengths) {
         int rows = 3;
         float[] weights = random(rnd, rows * cols);
@@ -77,7 +82,7 @@ class KernelTwinsTest {
   void matMat_batchedRows_matchOneRowAtATime(WeightFormat format) {
     SplittableRandom rnd = new SplittableRandom(7);
     int rows = 9;
-    int cols = 96;
+    int cols = format.blockElements() > 32 ? 512 : 96;
     try (Arena arena = Arena.ofConfined()) {
       WeightMatrix m = WeightMatrix.of(format, encode(arena, format, random(rnd, rows * cols)), rows, cols);
       for (int tokens : new int[] {1, 3, 4, 7}) {
@@ -101,11 +106,11 @@ class KernelTwinsTest {
    * {@code Σ |w_i| * d_i / 2}.
    */
   @ParameterizedTest
-  @EnumSource(value = WeightFormat.class, names = {"Q8_0", "Q4_0"})
+  @EnumSource(value = WeightFormat.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
   void dotQ8_vectorKernel_matchesScalarTwinAndDecodedWeightsWithinQuantisationError(WeightFormat format) {
     SplittableRandom rnd = new SplittableRandom(101 + format.ordinal());
     try (Arena arena = Arena.ofConfined()) {
-      for (int cols : BLOCK_LENGTHS) {
+      for (int cols : blockLengths(format)) {
         int rows = 3;
         int tokens = 2;
         float[] weights = random(rnd, rows * cols);
