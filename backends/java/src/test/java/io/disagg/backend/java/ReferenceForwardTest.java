@@ -49,8 +49,10 @@ class ReferenceForwardTest {
 
   private final Map<String, float[]> tensors = new HashMap<>();
 
-  private Path writeModel(String arch) {
-    SplittableRandom rnd = new SplittableRandom(arch.hashCode());
+  /** {@code variant}: an architecture, or {@code llama-rope-freqs} (llama with Llama 3 style RoPE frequency divisors). */
+  private Path writeModel(String variant) {
+    String arch = variant.equals("llama-rope-freqs") ? "llama" : variant;
+    SplittableRandom rnd = new SplittableRandom(variant.hashCode());
     GgufWriter.Builder b = GgufWriter.builder().version(3).alignment(32);
     try (GgufFile stories = GgufFile.open(TestModels.stories260K())) {
       stories.metadata().forEach((k, v) -> {
@@ -67,6 +69,9 @@ class ReferenceForwardTest {
     tensor(b, rnd, "token_embd.weight", 1.0, 0, dim, vocab);
     tensor(b, rnd, "output_norm.weight", 0.1, 1, dim);
     tensor(b, rnd, "output.weight", 0.3, 0, dim, vocab);
+    if (variant.equals("llama-rope-freqs")) {
+      tensor(b, rnd, "rope_freqs.weight", 1.0, 4, headDim / 2);
+    }
     for (int l = 0; l < layers; l++) {
       String p = "blk." + l + ".";
       tensor(b, rnd, p + "attn_norm.weight", 0.1, 1, dim);
@@ -78,13 +83,17 @@ class ReferenceForwardTest {
       tensor(b, rnd, p + "ffn_gate.weight", 0.3, 0, dim, ffn);
       tensor(b, rnd, p + "ffn_up.weight", 0.3, 0, dim, ffn);
       tensor(b, rnd, p + "ffn_down.weight", 0.2, 0, ffn, dim);
+      if (arch.equals("qwen3")) {
+        tensor(b, rnd, p + "attn_q_norm.weight", 0.3, 1, headDim);
+        tensor(b, rnd, p + "attn_k_norm.weight", 0.3, 1, headDim);
+      }
       if (arch.equals("qwen2")) {
         tensor(b, rnd, p + "attn_q.bias", 0.5, 0, dim);
         tensor(b, rnd, p + "attn_k.bias", 0.5, 0, kvHeads * headDim);
         tensor(b, rnd, p + "attn_v.bias", 0.5, 0, kvHeads * headDim);
       }
     }
-    return b.write(dir.resolve(arch + ".gguf"));
+    return b.write(dir.resolve(variant + ".gguf"));
   }
 
   private void tensor(GgufWriter.Builder b, SplittableRandom rnd, String name, double std, double mean,
@@ -136,10 +145,22 @@ class ReferenceForwardTest {
     return out;
   }
 
+  /** qwen3: RMS norm of each head vector on its own, when the layer has the weight. */
+  private void headNorm(double[] v, String weight) {
+    if (!tensors.containsKey(weight)) {
+      return;
+    }
+    for (int h = 0; h < v.length / headDim; h++) {
+      double[] head = java.util.Arrays.copyOfRange(v, h * headDim, (h + 1) * headDim);
+      System.arraycopy(rmsNorm(head, weight), 0, v, h * headDim, headDim);
+    }
+  }
+
   private void rope(double[] v, int heads, int pos, boolean neox) {
     for (int h = 0; h < heads; h++) {
       for (int i = 0; i < headDim / 2; i++) {
-        double theta = pos * Math.pow(ROPE_BASE, -2.0 * i / headDim);
+        float[] factors = tensors.get("rope_freqs.weight");
+        double theta = pos * Math.pow(ROPE_BASE, -2.0 * i / headDim) / (factors == null ? 1 : factors[i]);
         int a = h * headDim + (neox ? i : 2 * i);
         int b = h * headDim + (neox ? i + headDim / 2 : 2 * i + 1);
         double x0 = v[a];
@@ -171,6 +192,8 @@ class ReferenceForwardTest {
         q[t] = matmul(p + "attn_q.weight", xb, dim);
         k[t] = matmul(p + "attn_k.weight", xb, kvDim);
         v[t] = matmul(p + "attn_v.weight", xb, kvDim);
+        headNorm(q[t], p + "attn_q_norm.weight");
+        headNorm(k[t], p + "attn_k_norm.weight");
         rope(q[t], heads, t, neox);
         rope(k[t], kvHeads, t, neox);
       }
@@ -248,10 +271,10 @@ class ReferenceForwardTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"llama", "qwen2"})
+  @ValueSource(strings = {"llama", "qwen2", "qwen3", "llama-rope-freqs"})
   void prefillAndDecode_matchNaiveReferenceForward(String arch) {
     Path model = writeModel(arch);
-    boolean neox = arch.equals("qwen2");
+    boolean neox = arch.startsWith("qwen");
     SamplingParams params = SamplingParams.greedy().withLogprobs(true, SamplingParams.MAX_TOP_LOGPROBS);
     int[] prompt = {1, 17, 300, 42, 99, 5, 260, 18, 77, 401, 12};
     try (JavaBackend backend = TestModels.open(model, 2, 8)) {

@@ -11,7 +11,8 @@ import java.util.Set;
  *
  * @param ropeDims leading elements of each head that RoPE rotates
  * @param ropeScale multiplies every RoPE frequency: {@code 1 / rope.scaling.factor} for linear scaling, else 1
- * @param neoxRope whether RoPE rotates pairs {@code (i, i + ropeDims/2)} (qwen2) instead of adjacent pairs (llama)
+ * @param neoxRope whether RoPE rotates pairs {@code (i, i + ropeDims/2)} (qwen2, qwen3) instead of adjacent pairs
+ *     (llama)
  */
 record ModelConfig(
     String name,
@@ -31,7 +32,7 @@ record ModelConfig(
     float rmsEps,
     Optional<String> chatTemplate) {
 
-  private static final Set<String> ARCHITECTURES = Set.of("llama", "qwen2");
+  private static final Set<String> ARCHITECTURES = Set.of("llama", "qwen2", "qwen3");
 
   int qDim() {
     return heads * headDim;
@@ -45,7 +46,8 @@ record ModelConfig(
     try {
       String arch = gguf.getString("general.architecture");
       if (!ARCHITECTURES.contains(arch)) {
-        throw invalid(gguf, "architecture " + arch + " is not supported (expected one of: " + ARCHITECTURES + ")");
+        throw invalid(gguf, "architecture " + arch + " is not supported by the java backend (expected one of: "
+            + ARCHITECTURES + ")");
       }
       int layers = gguf.getInt(arch + ".block_count");
       int dim = gguf.getInt(arch + ".embedding_length");
@@ -80,7 +82,7 @@ record ModelConfig(
       float eps = (float) gguf.findDouble(arch + ".attention.layer_norm_rms_epsilon").orElse(1e-5);
       String name = gguf.findString("general.name").orElse(gguf.path().getFileName().toString());
       return new ModelConfig(name, arch, layers, dim, heads, kvHeads, headDim, ffn, vocab, context, ropeBase,
-          ropeDims, ropeScale, arch.equals("qwen2"), eps, gguf.findString("tokenizer.chat_template"));
+          ropeDims, ropeScale, !arch.equals("llama"), eps, gguf.findString("tokenizer.chat_template"));
     } catch (GgufException e) {
       throw invalid(gguf, e.getMessage());
     }

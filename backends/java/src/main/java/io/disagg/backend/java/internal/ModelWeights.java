@@ -27,6 +27,8 @@ final class ModelWeights {
   final float[][] bq; // [layer][qDim], or null rows when the model has no q bias (llama)
   final float[][] bk; // [layer][kvDim], or null rows
   final float[][] bv; // [layer][kvDim], or null rows
+  final float[][] qNorm; // [layer][headDim]: qwen3's RMS norm of each query head before RoPE, or null rows
+  final float[][] kNorm; // [layer][headDim]: the same for each key head, or null rows
   final WeightMatrix output; // [vocab][dim]; the embedding matrix itself when tied
   final float[] ropeFrequencyFactors; // [ropeDims / 2] divisors of the RoPE frequencies (Llama 3.1), or null
   final long parameterCount;
@@ -47,6 +49,8 @@ final class ModelWeights {
     bq = new float[n][];
     bk = new float[n][];
     bv = new float[n][];
+    qNorm = new float[n][];
+    kNorm = new float[n][];
     for (int l = 0; l < n; l++) {
       String p = "blk." + l + ".";
       attnNorm[l] = vector(gguf, p + "attn_norm.weight", c.dim());
@@ -61,6 +65,12 @@ final class ModelWeights {
       bq[l] = optionalVector(gguf, p + "attn_q.bias", c.qDim());
       bk[l] = optionalVector(gguf, p + "attn_k.bias", c.kvDim());
       bv[l] = optionalVector(gguf, p + "attn_v.bias", c.kvDim());
+      qNorm[l] = optionalVector(gguf, p + "attn_q_norm.weight", c.headDim());
+      kNorm[l] = optionalVector(gguf, p + "attn_k_norm.weight", c.headDim());
+      if (c.architecture().equals("qwen3") && (qNorm[l] == null || kNorm[l] == null)) {
+        throw new BackendException(BackendException.Code.MODEL_INVALID, gguf.path() + ": qwen3 layer " + l
+            + " lacks attn_q_norm.weight or attn_k_norm.weight");
+      }
     }
     outputNorm = vector(gguf, "output_norm.weight", c.dim());
     output = gguf.findTensor("output.weight").isPresent()

@@ -121,6 +121,8 @@ final class Transformer {
       addBias(s.q, w.bq[l], rows);
       addBias(s.k, w.bk[l], rows);
       addBias(s.v, w.bv[l], rows);
+      headNorm(s.q, w.qNorm[l], rows * c.heads());
+      headNorm(s.k, w.kNorm[l], rows * c.kvHeads());
       for (int t = 0; t < rows; t++) {
         rope(s.q, t * qDim, c.heads(), positions[t]);
         rope(s.k, t * kvDim, c.kvHeads(), positions[t]);
@@ -308,6 +310,16 @@ final class Transformer {
       for (int i = 0; i < bias.length; i++) {
         y[base + i] += bias[i];
       }
+    }
+  }
+
+  /** qwen3's per-head RMS norm: each of {@code heads} consecutive head vectors in place, when {@code weight} is set. */
+  private void headNorm(float[] v, float[] weight, int heads) {
+    if (weight == null) {
+      return;
+    }
+    for (int h = 0; h < heads; h++) {
+      rmsNorm(v, h * c.headDim(), v, h * c.headDim(), weight, c.headDim(), c.rmsEps());
     }
   }
 
