@@ -14,7 +14,6 @@ import io.disagg.backend.spi.PrefillRequest;
 import io.disagg.backend.spi.PrefillResult;
 import io.disagg.backend.spi.SamplingParams;
 import io.disagg.backend.spi.Sequence;
-import io.disagg.gguf.GgmlType;
 import io.disagg.gguf.SyntheticModel;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -70,7 +69,7 @@ public final class EngineBenchmark {
    * @param rounds timed rounds; each figure is the best round
    */
   public record Options(Optional<Path> model, List<Integer> threads, int promptTokens, int decodeTokens,
-      List<Integer> batches, Optional<String> syntheticSpec, List<GgmlType> syntheticTypes, long bandwidthBytes,
+      List<Integer> batches, Optional<String> syntheticSpec, List<String> syntheticTypes, long bandwidthBytes,
       Path workDir, List<String> backends, long warmUpNanos, int rounds) {
     public Options {
       Objects.requireNonNull(model, "model");
@@ -78,6 +77,7 @@ public final class EngineBenchmark {
       threads = List.copyOf(threads);
       batches = List.copyOf(batches);
       syntheticTypes = List.copyOf(syntheticTypes);
+      syntheticTypes.forEach(t -> SyntheticModel.builder().typeName(t)); // refuses unknown names
       backends = List.copyOf(backends);
       Objects.requireNonNull(workDir, "workDir");
       if (threads.isEmpty() || threads.stream().anyMatch(t -> t <= 0)) {
@@ -107,7 +107,7 @@ public final class EngineBenchmark {
     }
 
     /**
-     * stories260K from the shared folder when present, synthetic "100m" in F32, Q8_0 and Q4_0, threads 1 and 2,
+     * stories260K from the shared folder when present, synthetic "100m" in F32, Q8_0, Q4_0 and Q4_K, threads 1 and 2,
      * 128-token prompts, 32 decode steps at batch 1 and 8, 1 GiB bandwidth buffer, backend java, 2 s warm-up, 5 rounds.
      */
     public static Options defaults() {
@@ -116,7 +116,7 @@ public final class EngineBenchmark {
           .or(() -> Optional.of(Path.of("models", "stories260K", "stories260K.gguf")))
           .filter(Files::isReadable);
       return new Options(stories, List.of(1, 2), 128, 32, List.of(1, 8), Optional.of("100m"),
-          List.of(GgmlType.F32, GgmlType.Q8_0, GgmlType.Q4_0), 1L << 30,
+          List.of("F32", "Q8_0", "Q4_0", "Q4_K"), 1L << 30,
           Path.of(System.getProperty("java.io.tmpdir")), List.of(JavaBackendProvider.NAME), 2_000_000_000L, 5);
     }
 
@@ -156,7 +156,7 @@ public final class EngineBenchmark {
                 v.equals("none") ? Optional.empty() : Optional.of(v), o.syntheticTypes, o.bandwidthBytes, o.workDir,
                 o.backends, o.warmUpNanos, o.rounds);
             case "--types" -> o.with(o.model, o.threads, o.promptTokens, o.decodeTokens, o.batches, o.syntheticSpec,
-                Arrays.stream(v.split(",")).map(s -> GgmlType.valueOf(s.trim().toUpperCase(Locale.ROOT))).toList(),
+                Arrays.stream(v.split(",")).map(s -> s.trim().toUpperCase(Locale.ROOT)).toList(),
                 o.bandwidthBytes, o.workDir, o.backends, o.warmUpNanos, o.rounds);
             case "--bandwidth-mib" -> o.with(o.model, o.threads, o.promptTokens, o.decodeTokens, o.batches,
                 o.syntheticSpec, o.syntheticTypes, Long.parseLong(v) << 20, o.workDir, o.backends, o.warmUpNanos,
@@ -182,7 +182,7 @@ public final class EngineBenchmark {
     }
 
     private Options with(Optional<Path> model, List<Integer> threads, int promptTokens, int decodeTokens,
-        List<Integer> batches, Optional<String> syntheticSpec, List<GgmlType> syntheticTypes, long bandwidthBytes,
+        List<Integer> batches, Optional<String> syntheticSpec, List<String> syntheticTypes, long bandwidthBytes,
         Path workDir, List<String> backends, long warmUpNanos, int rounds) {
       return new Options(model, threads, promptTokens, decodeTokens, batches, syntheticSpec, syntheticTypes,
           bandwidthBytes, workDir, backends, warmUpNanos, rounds);
@@ -207,7 +207,7 @@ public final class EngineBenchmark {
 
     static String usage() {
       return "usage: bench engine [--model PATH|none] [--threads 1,2] [--prompt-tokens N] [--decode-tokens N]"
-          + " [--batches 1,8] [--synthetic SPEC|none] [--types F32,Q8_0,Q4_0] [--bandwidth-mib N] [--work-dir DIR]"
+          + " [--batches 1,8] [--synthetic SPEC|none] [--types F32,Q8_0,Q4_0,Q4_K,Q5_K,Q6_K,Q4_K_M] [--bandwidth-mib N] [--work-dir DIR]"
           + " [--backends java[,llamacpp]] [--warm-up-ms N] [--rounds N]";
     }
   }
@@ -268,7 +268,7 @@ public final class EngineBenchmark {
         options.decodeTokens(), options.batches(), options.warmUpNanos() / 1e9, options.rounds());
     out.printf(Locale.ROOT, "decode bound = GB/s (stream read of %d MiB off-heap, same thread count, measured next to"
         + " each round) / weight bytes read per token%n%n", options.bandwidthBytes() >> 20);
-    StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-18s %5s %-9s %3s %10s %7s %13s",
+    StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-18s %6s %-9s %3s %10s %7s %13s",
         "model", "type", "backend", "thr", "weights MB", "GB/s", "prefill tok/s"));
     for (int b : options.batches()) {
       header.append(String.format(Locale.ROOT, " %12s", "decode b" + b));
@@ -277,18 +277,18 @@ public final class EngineBenchmark {
     out.println(header);
     List<Row> rows = new ArrayList<>();
     List<Ratio> ratios = new ArrayList<>();
-    options.model().ifPresent(path -> measureModel(path.getFileName().toString().replace(".gguf", ""), path,
-        options, out, rows, ratios));
+    options.model().ifPresent(path -> measureModel(path.getFileName().toString().replace(".gguf", ""),
+        dominantType(path), path, options, out, rows, ratios));
     options.syntheticSpec().ifPresent(spec -> {
-      for (GgmlType type : options.syntheticTypes()) {
+      for (String type : options.syntheticTypes()) {
         Path file = options.workDir().resolve("disagg-bench-" + spec + "-" + type + "-"
             + ProcessHandle.current().pid() + ".gguf");
         try {
           long started = System.nanoTime();
-          SyntheticModel.fromShapeSpec(spec).tensorType(type).seed(1).name("synthetic-" + spec).write(file);
+          SyntheticModel.fromShapeSpec(spec).typeName(type).seed(1).name("synthetic-" + spec).write(file);
           out.printf(Locale.ROOT, "  (wrote synthetic-%s %s in %.1f s)%n", spec, type,
               (System.nanoTime() - started) / 1e9);
-          measureModel("synthetic-" + spec, file, options, out, rows, ratios);
+          measureModel("synthetic-" + spec, type, file, options, out, rows, ratios);
         } finally {
           try {
             Files.deleteIfExists(file);
@@ -311,9 +311,8 @@ public final class EngineBenchmark {
     return new Report(rows, ratios);
   }
 
-  private static void measureModel(String name, Path file, Options options, PrintStream out, List<Row> rows,
-      List<Ratio> ratios) {
-    String type = dominantType(file);
+  private static void measureModel(String name, String type, Path file, Options options, PrintStream out,
+      List<Row> rows, List<Ratio> ratios) {
     for (int threads : options.threads()) {
       List<Row> perBackend = new ArrayList<>();
       try (BandwidthProbe probe = new BandwidthProbe(options.bandwidthBytes(), threads, System::nanoTime)) {
@@ -334,7 +333,7 @@ public final class EngineBenchmark {
   }
 
   private static void print(PrintStream out, Row r) {
-    StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-18s %5s %-9s %3d %10.1f %7.1f %13.1f",
+    StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-18s %6s %-9s %3d %10.1f %7.1f %13.1f",
         r.model(), r.type(), r.backend(), r.threads(), r.weightBytes() / 1e6, r.bandwidthGbPerSecond(),
         r.prefillTokensPerSecond()));
     for (double d : r.decodeTokensPerSecond()) {
