@@ -98,4 +98,14 @@ class RooflineTest {
     assertThatThrownBy(() -> HardwareProfile.load("tpu-v9"))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("h100").hasMessageContaining("cs3");
   }
+
+  @Test
+  void shapeSpec_semicolonsSeparatePairs_andUnknownKeysAreRefused() {
+    ModelShape shape = ModelShape.fromSpec("layers=2;dim=64;heads=4;kv-heads=2;vocab=300;name=two");
+    assertThat(shape.layers()).isEqualTo(2);
+    assertThat(shape.kvHeads()).isEqualTo(2);
+    assertThat(shape.name()).isEqualTo("two");
+    assertThatThrownBy(() -> ModelShape.fromSpec("layers=2;colour=blue"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("colour");
+  }
 }
