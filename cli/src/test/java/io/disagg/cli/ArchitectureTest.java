@@ -45,6 +45,17 @@ class ArchitectureTest {
   }
 
   @Test
+  void simulatedBackend_dependsOnSpiAndGgufOnly() {
+    noClasses().that().resideInAPackage("io.disagg.backend.simulated..")
+        .should().dependOnClassesThat().resideInAnyPackage(
+            "io.disagg.backend.java..", "io.disagg.kv..", "io.disagg.proto..", "io.disagg.worker..",
+            "io.disagg.prefill..", "io.disagg.decode..", "io.disagg.router..", "io.disagg.openai..",
+            "io.disagg.client..", "io.disagg.loadtest..", "io.disagg.cli..", "io.disagg.backend.spi.internal..",
+            "io.disagg.gguf.internal..")
+        .check(classes);
+  }
+
+  @Test
   void kvTransfer_doesNotKnowEngineWorkersOrRouter() {
     noClasses().that().resideInAPackage("io.disagg.kv..")
         .should().dependOnClassesThat().resideInAnyPackage(

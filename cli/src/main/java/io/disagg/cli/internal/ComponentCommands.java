@@ -69,6 +69,7 @@ public final class ComponentCommands {
       switch (which) {
         case "engine" -> io.disagg.backend.java.bench.EngineBenchmark.main(rest);
         case "kv-transfer" -> io.disagg.kv.bench.KvTransferBenchmark.main(rest);
+        case "simulated" -> io.disagg.backend.simulated.bench.SimulatedBenchmark.main(rest);
         default -> {
           System.err.println("disagg bench: " + which + " (expected: engine or kv-transfer)");
           return 2;

@@ -69,14 +69,15 @@ public record ModelShape(
    * The shape of a model given as a spec: {@code llama3-8b}, {@code llama3-70b}, or anything
    * {@link SyntheticModel#fromShapeSpec} accepts ({@code tiny}, {@code 100m}, {@code key=value} pairs such as
    * {@code layers=32,dim=4096,heads=32,kv-heads=8,ffn=14336,vocab=128256,type=bf16}), presets first and later pairs
-   * overriding them. No file is written: parameter and byte counts are computed from the shape.
+   * overriding them; {@code ;} separates pairs too, because {@code --backend-option} splits its value on commas. No
+   * file is written: parameter and byte counts are computed from the shape.
    *
    * @throws IllegalArgumentException for unknown keys or an inconsistent shape
    */
   public static ModelShape fromSpec(String spec) {
     Objects.requireNonNull(spec, "spec");
     StringBuilder expanded = new StringBuilder();
-    for (String part : spec.split(",")) {
+    for (String part : spec.replace(';', ',').split(",")) {
       String item = part.strip();
       String preset = PRESETS.get(item.toLowerCase(Locale.ROOT));
       expanded.append(expanded.isEmpty() ? "" : ",").append(preset != null ? preset : item);

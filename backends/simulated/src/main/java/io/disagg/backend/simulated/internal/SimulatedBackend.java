@@ -89,9 +89,9 @@ public final class SimulatedBackend implements Backend {
     long kvTokens = (long) config.kvBlocks() * blockTokens;
     double needed = roofline.memoryNeeded(kvTokens);
     if (needed > roofline.memoryCapacity()) {
-      throw new BackendException(Code.MODEL_INVALID, "simulated: %s does not fit on %d× %s: weights %.2f GB + KV of %d "
+      throw new BackendException(Code.MODEL_INVALID, ("simulated: %s does not fit on %d× %s: weights %.2f GB + KV of %d "
           + "blocks × %d tokens (%.2f GB) = %.2f GB > %.2f GB of memory (expected: fewer --kv-blocks, a smaller "
-          + "model, more %s or a profile with more memory)".formatted(shape.name(), options.devices(),
+          + "model, more %s or a profile with more memory)").formatted(shape.name(), options.devices(),
           profile.name(), shape.weightBytes() / 1e9, config.kvBlocks(), blockTokens,
           kvTokens * (double) shape.kvBytesPerToken() / 1e9, needed / 1e9, roofline.memoryCapacity() / 1e9,
           SimulatedOptions.DEVICES));
