@@ -66,6 +66,10 @@ public final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--backend", defaultValue = "java", description = "Backend name (default: ${DEFAULT-VALUE}).")
   String backendName;
 
+  @Option(names = "--backend-option", paramLabel = "KEY=VALUE", description = "Backend-specific setting "
+      + "(repeatable), e.g. llamacpp.kv-type=f32; the backend refuses keys of its own prefix it does not know.")
+  java.util.Map<String, String> backendOptions = new java.util.LinkedHashMap<>();
+
   @Option(names = "--json", description = "Print one JSON object {prompt_ids, ids, text} instead of streaming text.")
   boolean json;
 
@@ -88,7 +92,19 @@ public final class GenerateCommand implements Callable<Integer> {
     PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
     PrintStream err = System.err;
     BackendConfig probe = BackendConfig.builder(modelPath).threads(threads).build();
-    try (Backend backend = Backends.open(backendName, sizedForOneSequence(probe))) {
+    BackendConfig config;
+    try {
+      config = withOptions(sizedForOneSequence(probe), backendOptions);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--backend-option: " + e.getMessage());
+    }
+    Backend opened;
+    try {
+      opened = Backends.open(backendName, config);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
+    try (Backend backend = opened) {
       Tokenizer tokenizer = backend.tokenizer();
       int[] promptIds = tokenizer.encodePrompt(prompt);
       if (promptIds.length == 0) {
@@ -154,6 +170,13 @@ public final class GenerateCommand implements Callable<Integer> {
   }
 
   /** A pool big enough for one sequence of the model's whole context, so generate never runs out of blocks. */
+  private static BackendConfig withOptions(BackendConfig base, java.util.Map<String, String> options) {
+    BackendConfig.Builder b = BackendConfig.builder(base.modelPath()).threads(base.threads())
+        .blockTokens(base.blockTokens()).kvBlocks(base.kvBlocks()).maxBatchTokens(base.maxBatchTokens());
+    options.forEach(b::option);
+    return b.build();
+  }
+
   private static BackendConfig sizedForOneSequence(BackendConfig probe) {
     int blockTokens = probe.blockTokens();
     // The context length is only known after loading; 64 blocks of 16 covers stories260K's 512 trained positions

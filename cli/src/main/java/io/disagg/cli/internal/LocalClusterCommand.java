@@ -56,6 +56,10 @@ public final class LocalClusterCommand implements Callable<Integer> {
   @Option(names = "--threads", defaultValue = "1", description = "Compute threads per worker (default: ${DEFAULT-VALUE}).")
   int threads;
 
+  @Option(names = "--backend", defaultValue = "java", description = "Backend of every worker: java or llamacpp "
+      + "(default: ${DEFAULT-VALUE}); options through --worker-arg=--backend-option=llamacpp.KEY=VALUE.")
+  String backend;
+
   @Option(names = "--grpc-port", defaultValue = "0", description = "Router gRPC port; 0 = any free port (default: ${DEFAULT-VALUE}).")
   int grpcPort;
 
@@ -103,7 +107,7 @@ public final class LocalClusterCommand implements Callable<Integer> {
             ? List.of("--kv-unix-socket", socketDir.resolve("decode-" + i + ".sock").toString())
             : List.of("--kv-port", "0");
         List<String> args = new ArrayList<>(List.of("--model", modelPath.toString(), "--worker-id", "decode-" + i,
-            "--grpc-port", "0", "--threads", Integer.toString(threads)));
+            "--grpc-port", "0", "--threads", Integer.toString(threads), "--backend", backend));
         args.addAll(kvListen);
         Map<String, String> ready = start("decode-" + i, secret, "decode-worker", withWorkerArgs(
             args.toArray(String[]::new)));
@@ -113,7 +117,7 @@ public final class LocalClusterCommand implements Callable<Integer> {
       for (int i = 0; i < prefillWorkers; i++) {
         Map<String, String> ready = start("prefill-" + i, secret, "prefill-worker", withWorkerArgs(
             "--model", modelPath.toString(), "--worker-id", "prefill-" + i, "--grpc-port", "0",
-            "--threads", Integer.toString(threads)));
+            "--threads", Integer.toString(threads), "--backend", backend));
         prefillAddresses.add(ready.get("grpc"));
       }
       List<String> router = new ArrayList<>(List.of("--model", modelPath.toString(),

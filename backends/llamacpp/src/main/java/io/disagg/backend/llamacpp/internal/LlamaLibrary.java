@@ -292,7 +292,7 @@ final class LlamaLibrary {
         + BUILD_NUMBER + ": " + why + " (expected: the library from de.kherud:llama 4.2.0)");
   }
 
-  /** Routes llama.cpp's log lines to {@link System.Logger}: warnings and errors at WARNING, the rest at DEBUG. */
+  /** Routes llama.cpp's log lines to {@link System.Logger}: errors at WARNING, the rest (its warnings too) at DEBUG. */
   private static void silenceLogs(Linker linker, SymbolLookup lookup) {
     try {
       MethodHandle target = MethodHandles.lookup().findStatic(LlamaLibrary.class, "log",
@@ -310,7 +310,7 @@ final class LlamaLibrary {
   private static void log(int level, MemorySegment text, MemorySegment userData) {
     try {
       // ggml_log_level: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 cont
-      System.Logger.Level l = level == 3 || level == 4 ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG;
+      System.Logger.Level l = level == 4 ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG;
       if (LOG.isLoggable(l)) {
         LOG.log(l, text.reinterpret(65536).getString(0).stripTrailing());
       }
