@@ -225,7 +225,7 @@ public final class OpenAiHttpServer implements AutoCloseable {
     }
 
     /**
-     * Where tokenizer calls ({@link InferenceService#countPromptTokens}) and chat-template rendering run, off the
+     * Where tokenizer calls ({@link InferenceService#prepare}) and chat-template rendering run, off the
      * event loop. Default: a virtual thread per request, owned and closed by the server.
      */
     public Builder blockingExecutor(java.util.concurrent.Executor executor) {

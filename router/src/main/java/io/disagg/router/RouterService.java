@@ -1,12 +1,14 @@
 package io.disagg.router;
 
 import io.disagg.openai.OpenAiHttpServer;
+import io.disagg.openai.PreparedGeneration;
 import io.disagg.proto.v1.GenerateChunk;
 import io.disagg.proto.v1.GenerateRequest;
 import io.disagg.proto.v1.GenerateResponse;
 import io.disagg.proto.v1.ModelDescription;
 import io.disagg.router.internal.CostTracker;
-import io.disagg.router.internal.GenerationCall;
+import io.disagg.router.internal.GenerationPipeline;
+import io.disagg.router.internal.PreparedRequest;
 import io.disagg.router.internal.HealthPoller;
 import io.disagg.router.internal.PromptTokens;
 import io.disagg.router.internal.PrefixIndex;
@@ -20,6 +22,7 @@ import io.disagg.router.internal.WorkerRegistry;
 import io.github.resilience4j.ratelimiter.RateLimiter;
 import io.grpc.Deadline;
 import io.grpc.Status;
+import io.grpc.StatusException;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
@@ -130,26 +133,32 @@ public final class RouterService implements AutoCloseable {
     return null;
   }
 
-  private GenerationCall admitted(GenerateRequest request, Deadline deadline,
-      StreamObserver<GenerateChunk> observer) {
-    return new GenerationCall(ctx, validator, request, effectiveDeadline(deadline), observer,
+  /** Starts a prepared request that holds a bulkhead slot; the slot is freed when the call ends. */
+  private GenerateCall started(PreparedRequest prepared, Deadline deadline, StreamObserver<GenerateChunk> observer) {
+    GenerationPipeline call = new GenerationPipeline(ctx, prepared, effectiveDeadline(deadline), observer,
         () -> resilience.bulkhead().onComplete());
+    call.start();
+    return call;
+  }
+
+  /** Validates and tokenizes {@code request} for a call that holds a bulkhead slot; null (the slot freed) if invalid. */
+  private PreparedRequest admittedPrepare(GenerateRequest request, StreamObserver<?> observer) {
+    try {
+      return validator.prepare(request);
+    } catch (StatusException e) {
+      Status status = e.getStatus();
+      ctx.metrics().invalid(status.getCode().name());
+      resilience.bulkhead().onComplete();
+      observer.onError(status.asRuntimeException());
+      return null;
+    }
   }
 
   /** A call refused at the front door: its observer has its error already; cancelling does nothing. */
   private GenerateCall refused(GenerateRequest request, Status status, StreamObserver<?> observer) {
     ctx.metrics().failedAtDoor(status.getCode().name());
     observer.onError(status.asRuntimeException());
-    String id = request.getRequestId();
-    return new GenerateCall() {
-      @Override
-      public String requestId() {
-        return id;
-      }
-
-      @Override
-      public void cancel() {}
-    };
+    return ended(request);
   }
 
   public static Builder builder() {
@@ -208,9 +217,54 @@ public final class RouterService implements AutoCloseable {
     if (refusal != null) {
       return refused(request, refusal, observer);
     }
-    GenerationCall call = admitted(request, deadline, observer);
-    call.start();
-    return call;
+    PreparedRequest prepared = admittedPrepare(request, observer);
+    return prepared == null ? ended(request) : started(prepared, deadline, observer);
+  }
+
+  /**
+   * Validates {@code request}, tokenizes its prompt and resolves its defaults: the one place a request is prepared.
+   * May block as long as tokenizing takes; the HTTP front end calls it off its event loops. Admission (rate limit,
+   * max-in-flight) happens when the prepared request is started.
+   *
+   * @throws io.grpc.StatusRuntimeException INVALID_ARGUMENT, OUT_OF_RANGE or NOT_FOUND, with a description
+   */
+  public PreparedGeneration prepare(GenerateRequest request) {
+    Objects.requireNonNull(request, "request");
+    try {
+      return validator.prepare(request);
+    } catch (StatusException e) {
+      throw e.getStatus().asRuntimeException();
+    }
+  }
+
+  /**
+   * Starts a request {@link #prepare} returned; see {@link #generate(GenerateRequest, Deadline, StreamObserver)}.
+   * Does not block.
+   */
+  public GenerateCall generate(PreparedGeneration prepared, Deadline deadline, StreamObserver<GenerateChunk> observer) {
+    Objects.requireNonNull(observer, "observer");
+    if (!(prepared instanceof PreparedRequest req) || req.validator() != validator) {
+      throw new IllegalArgumentException("prepared: " + prepared + " (expected: made by this router's prepare)");
+    }
+    Status refusal = admit();
+    if (refusal != null) {
+      return refused(req.request(), refusal, observer);
+    }
+    return started(req, deadline, observer);
+  }
+
+  /** The handle of a call that already ended (its observer has its error). */
+  private static GenerateCall ended(GenerateRequest request) {
+    String id = request.getRequestId();
+    return new GenerateCall() {
+      @Override
+      public String requestId() {
+        return id;
+      }
+
+      @Override
+      public void cancel() {}
+    };
   }
 
   /** Runs a generation and delivers it as one {@link GenerateResponse}; cancellation as for streaming. */
@@ -222,11 +276,12 @@ public final class RouterService implements AutoCloseable {
     if (refusal != null) {
       return refused(request, refusal, observer);
     }
-    ResponseAggregator aggregator = new ResponseAggregator(observer);
-    GenerationCall call = admitted(request, deadline, aggregator);
-    aggregator.promptTokenIds(call::promptTokenIds);
-    call.start();
-    return call;
+    PreparedRequest prepared = admittedPrepare(request, observer);
+    if (prepared == null) {
+      return ended(request);
+    }
+    ResponseAggregator aggregator = new ResponseAggregator(observer, prepared.promptTokenIds());
+    return started(prepared, deadline, aggregator);
   }
 
   /**

@@ -106,10 +106,16 @@ final class SimulatedPrefillWorker implements AutoCloseable {
       }
       beforeAnswer.run();
       int n = request.getPromptTokenIdsCount();
+      int token = SimulatedModel.token(request.getPromptTokenIdsList(), 0);
+      GeneratedToken.Builder first = GeneratedToken.newBuilder().setTokenId(token).setLogprob(-0.5f);
+      for (int i = 0; i < request.getTopLogprobs(); i++) {
+        // The same alternatives the simulated decode worker reports, as a real prefill samples with logprobs.
+        first.addTop(io.disagg.proto.v1.TokenLogprob.newBuilder().setTokenId('a' + (token - 'a' + i) % 26)
+            .setLogprob(-0.5f - i));
+      }
       out.onNext(PrefillResponse.newBuilder()
           .setRequestId(request.getRequestId())
-          .setFirstToken(GeneratedToken.newBuilder()
-              .setTokenId(SimulatedModel.token(request.getPromptTokenIdsList(), 0)).setLogprob(-0.5f))
+          .setFirstToken(first)
           .setPrefillUs(prefillUs(n))
           .setKvTransferUs(kvTransferUs)
           .setKvTransferBytes(kvBytes(n))

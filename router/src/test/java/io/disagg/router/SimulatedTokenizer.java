@@ -7,7 +7,7 @@ import java.nio.charset.StandardCharsets;
  * A simulated byte-level tokenizer for tests: token ids 0..255 are bytes, 256 is BOS, 257 is EOS. Lets router tests
  * run without a model file.
  */
-final class SimulatedTokenizer implements Tokenizer {
+class SimulatedTokenizer implements Tokenizer {
   static final int BOS = 256;
   static final int EOS = 257;
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.disagg.openai.Cancellable;
 import io.disagg.openai.InferenceService;
+import io.disagg.openai.PreparedGeneration;
 import io.disagg.openai.internal.ChoiceState.Alternative;
 import io.disagg.openai.internal.ChoiceState.TokenEntry;
 import io.disagg.openai.internal.ParsedRequest.Kind;
@@ -19,6 +20,7 @@ import io.disagg.proto.v1.SamplingParams;
 import io.disagg.proto.v1.TokenIds;
 import io.disagg.proto.v1.TokenLogprob;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -51,9 +53,6 @@ import java.util.concurrent.RejectedExecutionException;
  * uses {@code seed + i}, so each sample is reproducible alone and samples differ from one another.
  */
 final class GenerationExchange {
-  /** Completions default {@code max_tokens}, as documented by OpenAI for the legacy endpoint. */
-  static final int COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
-
   private final ChannelHandlerContext ctx;
   private final ServerContext server;
   private final ParsedRequest request;
@@ -66,7 +65,7 @@ final class GenerationExchange {
   private final List<Cancellable> handles = new ArrayList<>();
   private ModelDescription model;
   private List<String> promptTexts;
-  private int[] promptTokens;
+  private List<PreparedGeneration> prepared;
   private boolean headersSent;
   private boolean finished;
   private int remaining;
@@ -109,69 +108,69 @@ final class GenerationExchange {
     cancelAll();
   }
 
+  /**
+   * Renders the chat template and has the service prepare each prompt (validation, tokenization, the default
+   * {@code max_tokens}): once per prompt, however many samples are drawn from it. Runs on the blocking executor.
+   */
   private void prepare() {
     InferenceService service = server.service();
     List<String> texts = new ArrayList<>();
     List<Prompt> prompts = request.kind() == Kind.CHAT
         ? List.of(new Prompt.Text(server.chatTemplate(model).render(request.messages())))
         : request.prompts();
-    int[] counts = new int[prompts.size()];
+    List<PreparedGeneration> out = new ArrayList<>(prompts.size());
     for (int p = 0; p < prompts.size(); p++) {
+      GenerateRequest.Builder b = GenerateRequest.newBuilder()
+          .setRequestId(id + "-" + p * request.n())
+          .setSampling(sampling(0))
+          .setMaxTokens(request.maxTokens() == null ? 0 : request.maxTokens())
+          .addAllStop(request.stop())
+          .setModel(model.getName())
+          .setLogprobs(request.logprobs())
+          .setTopLogprobs(request.logprobs() ? request.topLogprobs() : 0);
       switch (prompts.get(p)) {
         case Prompt.Text text -> {
           texts.add(text.text());
-          counts[p] = service.countPromptTokens(text.text());
+          b.setText(text.text());
         }
         case Prompt.Tokens tokens -> {
           texts.add(null);
-          int vocab = model.getVocabSize();
-          for (int tokenId : tokens.ids()) {
-            if (vocab > 0 && tokenId >= vocab) {
-              throw ErrorMapper.invalid("prompt", "token id " + tokenId + " is out of the vocabulary (size "
-                  + vocab + ")");
-            }
-          }
-          counts[p] = tokens.ids().size();
+          b.setTokenIds(TokenIds.newBuilder().addAllIds(tokens.ids()));
         }
       }
-      checkContext(counts[p]);
+      try {
+        out.add(service.prepare(b.build()));
+      } catch (StatusRuntimeException e) {
+        throw asApiError(e);
+      }
     }
     this.promptTexts = texts;
-    this.promptTokens = counts;
+    this.prepared = out;
   }
 
-  private void checkContext(int promptCount) {
-    int context = model.getContextLength();
-    if (context <= 0) {
-      return;
-    }
-    String param = request.kind() == Kind.CHAT ? "messages" : "prompt";
-    String where = request.kind() == Kind.CHAT ? "messages" : "prompt";
-    if (promptCount >= context) {
-      throw new ApiException(ErrorMapper.badRequest("This model's maximum context length is " + context
-          + " tokens. However, your " + where + " resulted in " + promptCount + " tokens. Please reduce the length of"
-          + " the " + where + ".", param, "context_length_exceeded"));
-    }
-    Integer max = request.maxTokens();
-    if (max != null && (long) promptCount + max > context) {
-      throw new ApiException(ErrorMapper.badRequest("This model's maximum context length is " + context
-          + " tokens. However, you requested " + ((long) promptCount + max) + " tokens (" + promptCount + " in the "
-          + where + ", " + max + " in the completion). Please reduce the length of the " + where
-          + " or completion.", param, "context_length_exceeded"));
-    }
+  /** The service's refusal as OpenAI reports it: a context overflow names the dialect's prompt parameter. */
+  private RuntimeException asApiError(StatusRuntimeException e) {
+    Status status = e.getStatus();
+    String message = status.getDescription() == null ? status.getCode().name() : status.getDescription();
+    return switch (status.getCode()) {
+      case OUT_OF_RANGE -> new ApiException(ErrorMapper.badRequest(message,
+          request.kind() == Kind.CHAT ? "messages" : "prompt", "context_length_exceeded"));
+      case INVALID_ARGUMENT -> new ApiException(ErrorMapper.badRequest(message,
+          request.kind() == Kind.CHAT ? "messages" : "prompt", "invalid_value"));
+      default -> e;
+    };
   }
 
-  private int maxTokensFor(int promptCount) {
-    int context = model.getContextLength();
-    int room = context > 0 ? context - promptCount : Integer.MAX_VALUE;
-    if (request.maxTokens() != null) {
-      return request.maxTokens();
+  private SamplingParams sampling(int sample) {
+    SamplingParams.Builder sampling = SamplingParams.newBuilder()
+        .setTemperature(request.temperature())
+        .setTopP(request.topP())
+        .setPresencePenalty(request.presencePenalty())
+        .setFrequencyPenalty(request.frequencyPenalty());
+    if (request.seed() != null) {
+      sampling.setSeed(request.seed() + sample).setHasSeed(true);
     }
-    if (request.kind() == Kind.COMPLETION) {
-      return Math.min(COMPLETIONS_DEFAULT_MAX_TOKENS, room);
-    }
-    // Chat has no default limit in OpenAI's API: generate until EOS or the context is full (0 = server default).
-    return context > 0 ? room : 0;
+    return sampling.build();
   }
 
   private void launch() {
@@ -180,7 +179,7 @@ final class GenerationExchange {
       return;
     }
     int n = request.n();
-    int promptCount = promptTokens.length;
+    int promptCount = prepared.size();
     for (int p = 0; p < promptCount; p++) {
       for (int i = 0; i < n; i++) {
         int index = p * n + i;
@@ -196,41 +195,19 @@ final class GenerationExchange {
       if (finished) {
         return;
       }
-      GenerateRequest generate = buildRequest(choice);
       try {
-        handles.add(server.service().generate(generate, new ChoiceObserver(choice)));
+        handles.add(server.service().generate(preparedFor(choice), new ChoiceObserver(choice)));
       } catch (RuntimeException e) {
         onError(choice, e);
       }
     }
   }
 
-  private GenerateRequest buildRequest(ChoiceState choice) {
+  /** Sample 0 of a prompt is the prepared request itself; the others reuse its tokens under their own id and seed. */
+  private PreparedGeneration preparedFor(ChoiceState choice) {
     int sample = choice.index - choice.promptIndex * request.n();
-    SamplingParams.Builder sampling = SamplingParams.newBuilder()
-        .setTemperature(request.temperature())
-        .setTopP(request.topP())
-        .setPresencePenalty(request.presencePenalty())
-        .setFrequencyPenalty(request.frequencyPenalty());
-    if (request.seed() != null) {
-      sampling.setSeed(request.seed() + sample).setHasSeed(true);
-    }
-    GenerateRequest.Builder b = GenerateRequest.newBuilder()
-        .setRequestId(choice.requestId)
-        .setSampling(sampling)
-        .setMaxTokens(maxTokensFor(promptTokens[choice.promptIndex]))
-        .addAllStop(request.stop())
-        .setModel(model.getName())
-        .setLogprobs(request.logprobs())
-        .setTopLogprobs(request.logprobs() ? request.topLogprobs() : 0);
-    String text = promptTexts.get(choice.promptIndex);
-    if (text != null) {
-      b.setText(text);
-    } else {
-      Prompt.Tokens tokens = (Prompt.Tokens) request.prompts().get(choice.promptIndex);
-      b.setTokenIds(TokenIds.newBuilder().addAllIds(tokens.ids()));
-    }
-    return b.build();
+    PreparedGeneration base = prepared.get(choice.promptIndex);
+    return sample == 0 ? base : base.forSample(choice.requestId, sampling(sample));
   }
 
   // ---- events from the service, on the event loop ----
@@ -453,13 +430,13 @@ final class GenerationExchange {
     long prompt = 0;
     long completion = 0;
     long cached = 0;
-    boolean[] counted = new boolean[promptTokens.length];
+    boolean[] counted = new boolean[prepared.size()];
     for (ChoiceState c : choices) {
       int reportedPrompt = c.usage != null ? c.usage.getPromptTokens() : 0;
       if (!counted[c.promptIndex]) {
         // OpenAI counts each prompt once, however many samples were drawn from it.
         counted[c.promptIndex] = true;
-        prompt += reportedPrompt > 0 ? reportedPrompt : promptTokens[c.promptIndex];
+        prompt += reportedPrompt > 0 ? reportedPrompt : prepared.get(c.promptIndex).promptTokens();
         cached += c.usage != null ? c.usage.getCachedPromptTokens() : 0;
       }
       completion += c.usage != null && c.usage.getCompletionTokens() > 0

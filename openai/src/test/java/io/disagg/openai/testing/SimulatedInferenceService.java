@@ -2,11 +2,13 @@ package io.disagg.openai.testing;
 
 import io.disagg.openai.Cancellable;
 import io.disagg.openai.InferenceService;
+import io.disagg.openai.PreparedGeneration;
 import io.disagg.proto.v1.FinishReason;
 import io.disagg.proto.v1.GenerateChunk;
 import io.disagg.proto.v1.GenerateRequest;
 import io.disagg.proto.v1.GeneratedToken;
 import io.disagg.proto.v1.ModelDescription;
+import io.disagg.proto.v1.SamplingParams;
 import io.disagg.proto.v1.ServeMode;
 import io.disagg.proto.v1.ServedBy;
 import io.disagg.proto.v1.Timing;
@@ -53,6 +55,9 @@ public final class SimulatedInferenceService implements InferenceService, AutoCl
   public static final int BLOCK_TOKENS = 16;
   /** Prompts this long or longer are "served disaggregated" in served_by. */
   public static final int DISAGG_THRESHOLD = 8;
+  /** The default {@code max_tokens}, as the router's. */
+  public static final int DEFAULT_MAX_TOKENS = 256;
+  private final AtomicInteger tokenizerCalls = new AtomicInteger();
 
   private final ModelDescription model;
   private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
@@ -163,17 +168,72 @@ public final class SimulatedInferenceService implements InferenceService, AutoCl
     return ready;
   }
 
+  /** Simulated tokenizer calls so far: one per text prompt that went through {@link #prepare}. */
+  public int tokenizerCalls() {
+    return tokenizerCalls.get();
+  }
+
+  /**
+   * Validates as the router does (vocabulary, context length) and resolves the default {@code max_tokens}, the
+   * router's {@value #DEFAULT_MAX_TOKENS} clipped to the room left in the context.
+   */
   @Override
-  public int countPromptTokens(String text) {
-    return 1 + words(text);
+  public PreparedGeneration prepare(GenerateRequest request) {
+    int promptTokens;
+    if (request.hasTokenIds()) {
+      List<Integer> ids = request.getTokenIds().getIdsList();
+      for (int i = 0; i < ids.size(); i++) {
+        if (Integer.toUnsignedLong(ids.get(i)) >= VOCAB_SIZE) {
+          throw Status.INVALID_ARGUMENT.withDescription("prompt.token_ids[%d]: %d (expected: < %d, the vocabulary size)"
+              .formatted(i, Integer.toUnsignedLong(ids.get(i)), VOCAB_SIZE)).asRuntimeException();
+        }
+      }
+      promptTokens = ids.size();
+    } else {
+      tokenizerCalls.incrementAndGet();
+      promptTokens = 1 + words(request.getText());
+    }
+    int context = model.getContextLength();
+    if (promptTokens >= context) {
+      throw Status.OUT_OF_RANGE.withDescription("prompt: %d tokens (expected: < %d, the context length)"
+          .formatted(promptTokens, context)).asRuntimeException();
+    }
+    int room = context - promptTokens;
+    if (Integer.toUnsignedLong(request.getMaxTokens()) > room) {
+      throw Status.OUT_OF_RANGE.withDescription("max_tokens: %d (expected: <= %d)"
+          .formatted(Integer.toUnsignedLong(request.getMaxTokens()), room)).asRuntimeException();
+    }
+    int maxTokens = request.getMaxTokens() == 0 ? Math.min(DEFAULT_MAX_TOKENS, room) : request.getMaxTokens();
+    return new Prepared(request.toBuilder().setMaxTokens(maxTokens).build(), promptTokens);
   }
 
   @Override
-  public Cancellable generate(GenerateRequest request, StreamObserver<GenerateChunk> observer) {
+  public Cancellable generate(PreparedGeneration prepared, StreamObserver<GenerateChunk> observer) {
+    if (!(prepared instanceof Prepared p)) {
+      throw new IllegalArgumentException("prepared: " + prepared + " (expected: made by this service's prepare)");
+    }
+    GenerateRequest request = p.request();
     requests.add(request);
-    Generation g = new Generation(request, observer);
+    Generation g = new Generation(request, p.promptTokens(), observer);
     executor.execute(g::begin);
     return g::cancel;
+  }
+
+  private record Prepared(GenerateRequest request, int promptTokens) implements PreparedGeneration {
+    @Override
+    public String requestId() {
+      return request.getRequestId();
+    }
+
+    @Override
+    public int maxTokens() {
+      return request.getMaxTokens();
+    }
+
+    @Override
+    public PreparedGeneration forSample(String requestId, SamplingParams sampling) {
+      return new Prepared(request.toBuilder().setRequestId(requestId).setSampling(sampling).build(), promptTokens);
+    }
   }
 
   @Override
@@ -199,11 +259,10 @@ public final class SimulatedInferenceService implements InferenceService, AutoCl
     private int blocks;
     private String stopPrefix = "";
 
-    Generation(GenerateRequest request, StreamObserver<GenerateChunk> observer) {
+    Generation(GenerateRequest request, int promptTokens, StreamObserver<GenerateChunk> observer) {
       this.request = request;
       this.observer = observer;
-      this.promptTokens = request.hasTokenIds() ? request.getTokenIds().getIdsCount()
-          : countPromptTokens(request.getText());
+      this.promptTokens = promptTokens;
       long promptHash = request.hasTokenIds() ? request.getTokenIds().getIdsList().hashCode()
           : request.getText().hashCode();
       boolean greedy = request.getSampling().getTemperature() == 0;
@@ -211,7 +270,7 @@ public final class SimulatedInferenceService implements InferenceService, AutoCl
           : unseeded.getAndIncrement();
       this.random = new SplittableRandom(promptHash * 31 + seed);
       int room = model.getContextLength() - promptTokens;
-      this.maxTokens = Math.min(request.getMaxTokens() == 0 ? 256 : request.getMaxTokens(), room);
+      this.maxTokens = Math.min(request.getMaxTokens(), room);
     }
 
     void begin() {

@@ -35,7 +35,11 @@ public final class RequestValidator {
     this.seeds = seeds;
   }
 
-  PreparedRequest prepare(GenerateRequest r) throws StatusException {
+  /**
+   * Validates {@code r}, tokenizes its prompt (the one tokenizer call of the request) and resolves its defaults. May
+   * block for as long as tokenizing takes: call it off event loops.
+   */
+  public PreparedRequest prepare(GenerateRequest r) throws StatusException {
     if (!r.getModel().isEmpty() && !r.getModel().equals(model.name())) {
       throw error(Status.NOT_FOUND, "model: '%s' is not served here (expected: '%s' or empty)", r.getModel(),
           model.name());
@@ -80,12 +84,31 @@ public final class RequestValidator {
       maxTokens = r.getMaxTokens();
     }
     String id = r.getRequestId().isEmpty() ? requestIds.get() : r.getRequestId();
-    if (r.getSampling().getTemperature() > 0 && !r.getSampling().getHasSeed()) {
-      // Without a seed the prefill and decode workers would each draw their own; fixing one here makes a sampled
-      // request one stream whichever workers serve it.
-      r = r.toBuilder().setSampling(r.getSampling().toBuilder().setSeed(seeds.getAsLong()).setHasSeed(true)).build();
+    return new PreparedRequest(seeded(r), id, prompt, maxTokens, forced, this);
+  }
+
+  /** {@code prepared} as another sample of the same prompt: its tokens reused, only the id and sampling checked. */
+  PreparedRequest resample(PreparedRequest prepared, String requestId, SamplingParams sampling)
+      throws StatusException {
+    if (requestId.length() > MAX_REQUEST_ID_LENGTH) {
+      throw error(Status.INVALID_ARGUMENT, "request_id: %d characters (expected: <= %d)", requestId.length(),
+          MAX_REQUEST_ID_LENGTH);
     }
-    return new PreparedRequest(r, id, prompt, maxTokens, forced);
+    validateSampling(sampling);
+    String id = requestId.isEmpty() ? requestIds.get() : requestId;
+    GenerateRequest r = seeded(prepared.request().toBuilder().setRequestId(requestId).setSampling(sampling).build());
+    return new PreparedRequest(r, id, prepared.promptTokenIds(), prepared.maxTokens(), prepared.forcedMode(), this);
+  }
+
+  /**
+   * Without a seed the prefill and decode workers would each draw their own; fixing one here makes a sampled request
+   * one stream whichever workers serve it.
+   */
+  private GenerateRequest seeded(GenerateRequest r) {
+    if (r.getSampling().getTemperature() > 0 && !r.getSampling().getHasSeed()) {
+      return r.toBuilder().setSampling(r.getSampling().toBuilder().setSeed(seeds.getAsLong()).setHasSeed(true)).build();
+    }
+    return r;
   }
 
   private List<Integer> tokenize(GenerateRequest r) throws StatusException {

@@ -4,7 +4,6 @@ import io.disagg.proto.v1.GenerateChunk;
 import io.disagg.proto.v1.GenerateResponse;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
-import java.util.function.Supplier;
 
 /**
  * Collects a generation's chunks into one {@link GenerateResponse} for the unary API. Chunks arrive one at a time
@@ -14,15 +13,12 @@ public final class ResponseAggregator implements StreamObserver<GenerateChunk> {
   private final StreamObserver<GenerateResponse> target;
   private final GenerateResponse.Builder response = GenerateResponse.newBuilder();
   private final StringBuilder text = new StringBuilder();
-  private Supplier<List<Integer>> promptTokenIds = List::of;
+  private final List<Integer> promptTokenIds;
 
-  public ResponseAggregator(StreamObserver<GenerateResponse> target) {
+  /** @param promptTokenIds the prepared prompt, reported in the response */
+  public ResponseAggregator(StreamObserver<GenerateResponse> target, List<Integer> promptTokenIds) {
     this.target = target;
-  }
-
-  /** Where to read the prompt ids from once the generation completes (known only after tokenization). */
-  public void promptTokenIds(Supplier<List<Integer>> source) {
-    this.promptTokenIds = source;
+    this.promptTokenIds = List.copyOf(promptTokenIds);
   }
 
   @Override
@@ -46,7 +42,7 @@ public final class ResponseAggregator implements StreamObserver<GenerateChunk> {
 
   @Override
   public void onCompleted() {
-    target.onNext(response.setText(text.toString()).addAllPromptTokenIds(promptTokenIds.get()).build());
+    target.onNext(response.setText(text.toString()).addAllPromptTokenIds(promptTokenIds).build());
     target.onCompleted();
   }
 }

@@ -140,7 +140,13 @@ public final class RouterMetrics {
         .increment();
   }
 
-  /** Counts a front-door refusal in the error meter too (it never became a {@code GenerationCall}). */
+  /** Counts a request that failed validation: never routed, so no mode or reason. */
+  public void invalid(String code) {
+    ended("none", "none", code);
+    failed(code);
+  }
+
+  /** Counts a front-door refusal in the error meter too (it never became a {@code GenerationPipeline}). */
   public void failedAtDoor(String code) {
     failed(code);
   }

@@ -1,5 +1,8 @@
 /**
- * The router's implementation: the per-request state machine ({@code GenerationCall}), request validation, the worker
+ * The router's implementation: the per-request stages ({@code GenerationPipeline} runs {@code ReserveStage},
+ * {@code PrefillStage}, {@code DecodeStage} and {@code ReleaseStage} through one {@code Attempts}; {@code CallState}
+ * ends a call exactly once; {@code ChunkAssembler} builds what the client receives; {@code WorkerStatus} reads worker
+ * statuses by code and cause), request preparation ({@code RequestValidator}, once per request), the worker
  * registry and health poller, the gRPC adapter and its API-key interceptor, the {@code InferenceService} adapter for
  * the OpenAI HTTP front end, prompt tokenization ({@code PromptTokens}), the cost model's measurements
  * ({@code CostTracker}), the Resilience4j breakers, retry and front-door limits ({@code Resilience}) and the meters
