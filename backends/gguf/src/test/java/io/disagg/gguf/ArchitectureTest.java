@@ -37,7 +37,7 @@ class ArchitectureTest {
         .map(c -> c.getSimpleName())
         .collect(Collectors.toSet());
     assertThat(exposed).containsExactlyInAnyOrder("GgufException", "GgmlType", "TensorInfo", "GgufValueType",
-        "GgufArray", "GgufFile", "GgmlCodec", "GgufWriter", "SyntheticModel", "GgufTokenizers");
+        "GgufArray", "GgufFile", "GgmlCodec", "KQuantCodec", "GgufWriter", "SyntheticModel", "GgufTokenizers");
   }
 
   @Test

@@ -89,7 +89,8 @@ class GgufWriterTest {
       if (!type.isSupported()) {
         continue;
       }
-      float[] values = new float[64 * 3];
+      int rowLength = type.blockSize() > 64 ? type.blockSize() : 64;
+      float[] values = new float[rowLength * 3];
       for (int i = 0; i < values.length; i++) {
         values[i] = (float) random.nextGaussian();
       }
@@ -97,9 +98,9 @@ class GgufWriterTest {
       String name = "t." + type;
       written.put(name, data);
       if (type == GgmlType.F16) {
-        builder.tensor(name, type, new long[] {64, 3}, () -> data);
+        builder.tensor(name, type, new long[] {rowLength, 3}, () -> data);
       } else {
-        builder.tensor(name, type, new long[] {64, 3}, data);
+        builder.tensor(name, type, new long[] {rowLength, 3}, data);
       }
     }
     builder.tensor("t.odd", GgmlType.F32, new long[] {3}, GgmlCodec.encode(GgmlType.F32, new float[] {1, 2, 3}));
